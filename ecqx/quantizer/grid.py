@@ -1,0 +1,92 @@
+"""Uniform integer centroid grids.
+
+A layer's centroids are ``code * step`` for integer codes in ``[lo, hi]``. The grid always
+contains zero (the sparsity cluster). Signed tensors get a symmetric grid
+``[-(2^(b-1)-1), 2^(b-1)-1]`` so the codes fit a b-bit two's-complement integer; tensors with no
+negative value get the unsigned grid ``[0, 2^b-1]``. The step comes from the 99.9th percentile
+of |w| so a few outliers do not stretch the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+MIN_BITS = 2
+MAX_BITS = 5
+PERCENTILE = 99.9
+
+
+def check_bits(bits: int) -> int:
+    """Return ``bits`` if it is a supported width, else raise a ValueError saying what to do."""
+    if not isinstance(bits, int) or isinstance(bits, bool) or not MIN_BITS <= bits <= MAX_BITS:
+        raise ValueError(
+            f"bit width {bits!r} is not supported: ECQx quantizes to {MIN_BITS}..{MAX_BITS} bits; "
+            f"pass --bits between {MIN_BITS} and {MAX_BITS}"
+        )
+    return bits
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The centroid grid of one layer: centroids are ``code * step`` for ``lo <= code <= hi``."""
+
+    bits: int
+    step: float
+    lo: int
+    hi: int
+
+    @property
+    def signed(self) -> bool:
+        return self.lo < 0
+
+    @property
+    def num_centroids(self) -> int:
+        return self.hi - self.lo + 1
+
+    def codes(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """All integer codes, ascending, as int64."""
+        return torch.arange(self.lo, self.hi + 1, device=device)
+
+    def to_dict(self) -> dict:
+        return {"bits": self.bits, "step": self.step, "lo": self.lo, "hi": self.hi}
+
+    @staticmethod
+    def from_dict(d: dict) -> Grid:
+        return Grid(bits=int(d["bits"]), step=float(d["step"]), lo=int(d["lo"]), hi=int(d["hi"]))
+
+
+def percentile_abs(w: torch.Tensor, q: float = PERCENTILE) -> float:
+    """q-th percentile of |w| (linear interpolation), robust for tensors of any size."""
+    flat = w.detach().abs().flatten().to(torch.float64)
+    if flat.numel() == 0:
+        return 0.0
+    # torch.quantile refuses inputs above 16M elements; kthvalue has no such limit.
+    k = max(1, min(flat.numel(), int(round(q / 100.0 * (flat.numel() - 1))) + 1))
+    return float(flat.kthvalue(k).values)
+
+
+def make_grid(w: torch.Tensor, bits: int) -> Grid:
+    """Build the grid for weight tensor ``w`` at ``bits`` bits."""
+    check_bits(bits)
+    signed = bool((w < 0).any())
+    hi = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+    lo = -hi if signed else 0
+    p = percentile_abs(w)
+    # An all-zero tensor has no scale; any positive step keeps every code at zero.
+    step = p / hi if p > 0 else 1.0
+    # Keep the step float32-representable so every backend (torch, ONNX, TFLite, C) multiplies
+    # codes by the very same number.
+    step = float(torch.tensor(step, dtype=torch.float32))
+    return Grid(bits=bits, step=step, lo=lo, hi=hi)
+
+
+def nearest_codes(w: torch.Tensor, grid: Grid) -> torch.Tensor:
+    """Nearest-neighbour codes: round half to even, then clip to the grid (never truncate)."""
+    return torch.clamp(torch.round(w / grid.step), grid.lo, grid.hi).to(torch.int64)
+
+
+def dequantize(codes: torch.Tensor, grid: Grid, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The quantized weights ``code * step``: exactly representable given the codes and step."""
+    return codes.to(dtype) * grid.step

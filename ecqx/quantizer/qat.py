@@ -1,0 +1,243 @@
+"""Quantization-aware training with ECQ / ECQx (Fig. 5 of the chapter).
+
+The model's Linear/Conv weights always hold quantized values ``code * step``; full-precision
+shadow weights (real copies, on every device) receive the straight-through gradients, scaled
+by the magnitude of each weight's centroid (1 for the zero cluster), and are updated with Adam.
+After every step the shadows are re-assigned to centroids: ECQ by Eq. 1, ECQx by Eq. 11 with
+the running relevance and a per-layer beta that keeps the relevance-driven extra sparsity
+within p. The grid (step size) is fixed at the start, as ECQ does not train centroids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ecqx.quantizer.assign import choose_codes, log_relevance_ratio, split_costs, zero_preference
+from ecqx.quantizer.beta import DEFAULT_RESOLUTION, search_beta
+from ecqx.quantizer.grid import Grid, check_bits, dequantize, make_grid
+from ecqx.quantizer.relevance import LRP, Criterion, ForwardTrace, NoRelevance
+
+QUANTIZABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def quantizable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(name, module) of every Linear/Conv layer, input and output layers included."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, QUANTIZABLE)]
+
+
+@dataclass
+class LayerState:
+    name: str
+    module: nn.Module
+    grid: Grid
+    shadow: nn.Parameter
+    lam: float
+    codes: torch.Tensor
+    relevance: torch.Tensor | None = None
+    beta: float = 0.0
+
+    @property
+    def sparsity(self) -> float:
+        return float((self.codes == 0).sum()) / self.codes.numel()
+
+
+@dataclass
+class StepStats:
+    loss: float
+    correct: int
+    count: int
+    sparsity: float
+    betas: list[float] = field(default_factory=list)
+
+
+def relevance_update(
+    running: torch.Tensor | None, raw: torch.Tensor, momentum: float
+) -> torch.Tensor:
+    """|R| normalized to [0, 1] by its maximum, then averaged across batches:
+    ``running = (1 - momentum) * running + momentum * new`` (the first batch initializes)."""
+    r = raw.detach().abs()
+    peak = r.max()
+    r = r / peak if peak > 0 else r
+    if running is None:
+        return r
+    return running.mul_(1.0 - momentum).add_(r, alpha=momentum)
+
+
+class Quantizer:
+    """Owns the shadow weights, the assignment and the optimizer of one model's QAT."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        bits: int = 4,
+        lam: float = 0.1,
+        p: float = 0.1,
+        criterion: Criterion | None = None,
+        momentum: float = 0.1,
+        lr: float = 1e-4,
+        grad_scaling: bool = True,
+        beta_resolution: int = DEFAULT_RESOLUTION,
+    ) -> None:
+        check_bits(bits)
+        if lam < 0:
+            raise ValueError(f"lambda must be >= 0, got {lam}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"target sparsity p must lie in [0, 1], got {p}")
+        named = quantizable_layers(model)
+        if not named:
+            raise ValueError("the model has no Linear or Conv layer to quantize")
+        self.model = model
+        self.bits = bits
+        self.lam = lam
+        self.p = p
+        self.criterion: Criterion = criterion if criterion is not None else LRP()
+        self.momentum = momentum
+        self.grad_scaling = grad_scaling
+        self.beta_resolution = beta_resolution
+        largest = max(m.weight.numel() for _, m in named)
+        self.layers: list[LayerState] = []
+        for name, m in named:
+            shadow = nn.Parameter(m.weight.detach().clone())
+            self.layers.append(
+                LayerState(
+                    name=name,
+                    module=m,
+                    grid=make_grid(shadow.detach(), bits),
+                    shadow=shadow,
+                    # Smaller layers get a proportionally weaker entropy constraint.
+                    lam=lam * m.weight.numel() / largest,
+                    codes=torch.zeros_like(m.weight, dtype=torch.int64),
+                )
+            )
+        quantized = {id(s.module.weight) for s in self.layers}
+        others = [p_ for p_ in model.parameters() if id(p_) not in quantized and p_.requires_grad]
+        self.optimizer = torch.optim.Adam([s.shadow for s in self.layers] + others, lr=lr)
+        self.assign()
+
+    @property
+    def uses_relevance(self) -> bool:
+        return not isinstance(self.criterion, NoRelevance)
+
+    def assign(self) -> None:
+        """Re-assign every layer's shadow weights and write the quantized weights to the model."""
+        for s in self.layers:
+            costs = split_costs(s.shadow.detach(), s.grid, s.lam)
+            t = zero_preference(costs) if s.relevance is not None else None
+            g = None if s.relevance is None else log_relevance_ratio(s.relevance)
+            s.beta = 0.0 if g is None else search_beta(g, t, self.p, self.beta_resolution)[0]
+            s.codes = choose_codes(costs, g, s.beta).reshape(s.shadow.shape)
+            with torch.no_grad():
+                s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
+
+    def update_relevance(self, raw: list[torch.Tensor]) -> None:
+        for s, r in zip(self.layers, raw, strict=True):
+            s.relevance = relevance_update(s.relevance, r, self.momentum)
+
+    def step(
+        self,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+    ) -> StepStats:
+        """One QAT step: forward/backward through the quantized model, relevance, STE update of
+        the shadows with Adam, re-assignment."""
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        for s in self.layers:
+            s.module.weight.grad = None
+        modules = [s.module for s in self.layers]
+        with ForwardTrace(modules) as trace:
+            out = self.model(x)
+        loss = loss_fn(out, target)
+        loss.backward()
+        if self.uses_relevance:
+            raw = self.criterion(self.model, modules, x, target, trace)
+            if raw is not None:
+                self.update_relevance(raw)
+        with torch.no_grad():
+            for s in self.layers:
+                grad = s.module.weight.grad
+                if grad is None:
+                    continue
+                if self.grad_scaling:
+                    # Straight-through gradient scaled by the centroid magnitude (EC2T/ECQ).
+                    scale = (s.codes.abs().to(grad.dtype) * s.grid.step).where(
+                        s.codes != 0, torch.ones_like(grad)
+                    )
+                    grad = grad * scale
+                s.shadow.grad = grad
+                s.module.weight.grad = None
+        self.optimizer.step()
+        self.assign()
+        correct = int((out.detach().argmax(1) == target).sum())
+        return StepStats(
+            loss=float(loss.detach()),
+            correct=correct,
+            count=int(target.numel()),
+            sparsity=self.sparsity(),
+            betas=[s.beta for s in self.layers],
+        )
+
+    def sparsity(self) -> float:
+        zeros = sum(int((s.codes == 0).sum()) for s in self.layers)
+        return zeros / sum(s.codes.numel() for s in self.layers)
+
+    def layer_report(self) -> list[dict]:
+        """Per layer: name, shape, bits, step, sparsity, entropy (bits/weight), beta."""
+        rows = []
+        for s in self.layers:
+            counts = torch.bincount(
+                (s.codes.flatten() - s.grid.lo), minlength=s.grid.num_centroids
+            ).to(torch.float64)
+            prob = counts[counts > 0] / counts.sum()
+            rows.append(
+                {
+                    "name": s.name,
+                    "shape": list(s.codes.shape),
+                    "bits": s.grid.bits,
+                    "step": s.grid.step,
+                    "sparsity": s.sparsity,
+                    "entropy": float(-(prob * torch.log2(prob)).sum()),
+                    "beta": s.beta,
+                }
+            )
+        return rows
+
+    def state_dict(self) -> dict:
+        return {
+            "bits": self.bits,
+            "lam": self.lam,
+            "p": self.p,
+            "criterion": self.criterion.name,
+            "layers": {
+                s.name: {
+                    "grid": s.grid.to_dict(),
+                    "shadow": s.shadow.detach().clone(),
+                    "codes": s.codes.to(torch.int8).clone(),
+                    "relevance": None if s.relevance is None else s.relevance.clone(),
+                    "beta": s.beta,
+                }
+                for s in self.layers
+            },
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        names = {s.name for s in self.layers}
+        if set(state["layers"]) != names:
+            raise ValueError(
+                f"quantizer state has layers {sorted(state['layers'])}, model has {sorted(names)}"
+            )
+        for s in self.layers:
+            d = state["layers"][s.name]
+            s.grid = Grid.from_dict(d["grid"])
+            with torch.no_grad():
+                s.shadow.copy_(d["shadow"])
+            s.relevance = None if d["relevance"] is None else d["relevance"].clone()
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.assign()

@@ -1,0 +1,26 @@
+"""Per-weight relevance criteria. ECQ and ECQx share one code path; only the criterion differs:
+
+- :class:`LRP` (ECQx, default): LRP weight relevance, epsilon rule for dense layers and
+  alpha2-beta1 for convolutions, through zennit, or a hand-written pass for Linear stacks;
+- :class:`GradientTimesWeight`: ``w * dy_target/dw``, a cheaper saliency baseline;
+- :class:`NoRelevance`: plain ECQ.
+"""
+
+from ecqx.quantizer.relevance.criteria import (
+    LRP,
+    Criterion,
+    GradientTimesWeight,
+    NoRelevance,
+    criterion_from_name,
+)
+from ecqx.quantizer.relevance.trace import ForwardTrace, start_relevance
+
+__all__ = [
+    "LRP",
+    "Criterion",
+    "GradientTimesWeight",
+    "NoRelevance",
+    "criterion_from_name",
+    "ForwardTrace",
+    "start_relevance",
+]

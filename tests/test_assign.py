@@ -1,0 +1,152 @@
+"""ECQ / ECQx assignment against a brute-force per-weight argmin, grids and codes."""
+
+import math
+
+import pytest
+import torch
+
+from ecqx.quantizer.assign import (
+    cluster_probabilities,
+    ecq_assign,
+    ecqx_assign,
+    log_relevance_ratio,
+    split_costs,
+    zero_preference,
+)
+from ecqx.quantizer.beta import search_beta, zero_counts
+from ecqx.quantizer.grid import check_bits, dequantize, make_grid, nearest_codes
+
+BITS = [2, 3, 4, 5]
+
+
+def brute_force(w, grid, lam, relevance=None, beta=0.0):
+    """Eq. 1 / Eq. 11 evaluated weight by weight, centroid by centroid."""
+    p = cluster_probabilities(w, grid).tolist()
+    if relevance is not None:
+        r = relevance.flatten().double()
+        mean = float(r.mean())
+    out = []
+    for k, wv in enumerate(w.flatten().double().tolist()):
+        best, best_c = math.inf, None
+        for c in range(grid.lo, grid.hi + 1):
+            pc = p[c - grid.lo]
+            info = math.inf if pc == 0 else -math.log2(pc)
+            cost = (wv / grid.step - c) ** 2 + lam * info
+            if c == 0 and relevance is not None:
+                cost *= (max(float(r[k]), mean * 1e-12) / mean) ** beta
+            if cost < best:
+                best, best_c = cost, c
+        out.append(best_c)
+    return torch.tensor(out).view(w.shape)
+
+
+@pytest.mark.parametrize("bits", BITS)
+@pytest.mark.parametrize("lam", [0.0, 0.3, 2.0])
+def test_ecq_equals_brute_force(bits, lam):
+    torch.manual_seed(bits * 10 + int(lam * 10))
+    w = torch.randn(40, 30, dtype=torch.float64) * 0.05
+    grid = make_grid(w, bits)
+    assert torch.equal(ecq_assign(w, grid, lam), brute_force(w, grid, lam))
+
+
+@pytest.mark.parametrize("bits", BITS)
+@pytest.mark.parametrize("beta", [0.0, 0.4, 1.0])
+def test_ecqx_equals_brute_force(bits, beta):
+    torch.manual_seed(100 + bits)
+    w = torch.randn(30, 25, dtype=torch.float64) * 0.05
+    rel = torch.rand(30, 25, dtype=torch.float64) ** 3
+    grid = make_grid(w, bits)
+    got = ecqx_assign(w, grid, 0.5, rel, beta)
+    assert torch.equal(got, brute_force(w, grid, 0.5, rel, beta))
+
+
+@pytest.mark.parametrize("bits", BITS)
+def test_lambda_zero_is_nearest_neighbour(bits):
+    torch.manual_seed(bits)
+    w = torch.randn(500) * 0.1
+    grid = make_grid(w, bits)
+    assert torch.equal(ecq_assign(w, grid, 0.0), nearest_codes(w, grid))
+
+
+@pytest.mark.parametrize("bits", BITS)
+def test_larger_lambda_never_lowers_sparsity(bits):
+    # Trained weights are peaked at zero (Laplace-like), so the zero cluster is the most
+    # populated one; under that condition a larger lambda can only move weights towards zero.
+    torch.manual_seed(7 + bits)
+    w = torch.distributions.Laplace(0.0, 0.02).sample((4000,))
+    grid = make_grid(w, bits)
+    probs = cluster_probabilities(w, grid)
+    assert probs.argmax() == -grid.lo
+    sparsity = [float((ecq_assign(w, grid, lam) == 0).float().mean()) for lam in
+                [0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0]]
+    assert all(b >= a for a, b in zip(sparsity, sparsity[1:])), sparsity
+    assert sparsity[-1] > sparsity[0]
+
+
+@pytest.mark.parametrize("bits", BITS)
+def test_codes_times_step_reproduce_weights_and_stay_in_range(bits):
+    torch.manual_seed(bits)
+    w = torch.randn(64, 48) * 0.1
+    grid = make_grid(w, bits)
+    codes = ecq_assign(w, grid, 0.2)
+    q = dequantize(codes, grid)
+    assert codes.min() >= grid.lo and codes.max() <= grid.hi
+    assert grid.lo >= -(2 ** (bits - 1)) and grid.hi <= 2 ** (bits - 1) - 1
+    # integer codes are recovered exactly from the quantized weights, and vice versa
+    assert torch.equal(torch.round(q / grid.step).to(torch.int64), codes)
+    assert torch.equal(q, codes.float() * torch.tensor(grid.step, dtype=torch.float32))
+
+
+def test_rounding_not_truncation():
+    grid = make_grid(torch.tensor([-1.0, 1.0] * 1000), 4)  # step = 1/7
+    w = torch.tensor([0.9, -0.9, 2.6, -2.6]) * grid.step
+    assert nearest_codes(w, grid).tolist() == [1, -1, 3, -3]
+
+
+def test_unsigned_grid_for_nonnegative_tensors():
+    w = torch.rand(1000)
+    grid = make_grid(w, 3)
+    assert (grid.lo, grid.hi) == (0, 7)
+    assert make_grid(w - 0.5, 3).lo == -3
+
+
+@pytest.mark.parametrize("bad", [1, 6, 0, 8, 4.0, True])
+def test_bits_out_of_range_are_refused(bad):
+    with pytest.raises(ValueError, match="2..5"):
+        check_bits(bad)
+
+
+def test_zero_counts_match_direct_assignment():
+    torch.manual_seed(0)
+    w = torch.randn(3000, dtype=torch.float64) * 0.05
+    rel = torch.rand(3000, dtype=torch.float64) ** 4
+    grid = make_grid(w, 4)
+    c = split_costs(w, grid, 0.4)
+    g, t = log_relevance_ratio(rel), zero_preference(c)
+    betas = torch.tensor([0.0, 0.013, 0.25, 0.5, 0.77, 1.0], dtype=torch.float64)
+    counts = zero_counts(g, t, betas)
+    for b, n in zip(betas.tolist(), counts.tolist()):
+        assert n == int((ecqx_assign(w, grid, 0.4, rel, b) == 0).sum())
+
+
+@pytest.mark.parametrize("p", [0.0, 0.02, 0.1, 0.3])
+def test_beta_search_keeps_extra_sparsity_within_p(p):
+    torch.manual_seed(1)
+    w = torch.randn(5000, dtype=torch.float64) * 0.05
+    rel = torch.rand(5000, dtype=torch.float64) ** 6
+    grid = make_grid(w, 4)
+    c = split_costs(w, grid, 0.3)
+    g, t = log_relevance_ratio(rel), zero_preference(c)
+    beta, zeros = search_beta(g, t, p)
+    ecq_zeros = int((ecq_assign(w, grid, 0.3) == 0).sum())
+    got = int((ecqx_assign(w, grid, 0.3, rel, beta) == 0).sum())
+    assert got == zeros
+    assert got - ecq_zeros <= p * w.numel()
+    # beta is the largest feasible value on the search grid
+    if beta < 1.0:
+        nxt = beta + 1 / 256
+        over = int((ecqx_assign(w, grid, 0.3, rel, nxt) == 0).sum()) - ecq_zeros > p * w.numel()
+        counts = zero_counts(g, t, torch.linspace(0, 1, 257, dtype=torch.float64))
+        assert over or bool((counts[int(round(nxt * 256)):] - counts[0] > p * w.numel()).any())
+    if p == 0.0:
+        assert got <= ecq_zeros

@@ -1,0 +1,114 @@
+"""Quantization-aware training: shadow weights, STE step, end-to-end on synthetic data."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ecqx.model import mlp_gsc
+from ecqx.quantizer import Quantizer
+from ecqx.quantizer.grid import dequantize
+from ecqx.quantizer.relevance import LRP, GradientTimesWeight, NoRelevance
+
+
+def blobs(n=600, dim=20, classes=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(classes, dim, generator=g) * 2.0
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = centers[y] + torch.randn(n, dim, generator=g)
+    return x, y
+
+
+def pretrained(seed=0):
+    torch.manual_seed(seed)
+    model = mlp_gsc(in_features=20, num_classes=4, hidden=(64, 64, 32))
+    # Gaussian init and weight decay give the zero-peaked weights ECQ expects of trained nets.
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=m.in_features**-0.5)
+    x, y = blobs()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    for _ in range(60):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return model, x, y
+
+
+def test_shadow_weights_are_real_copies_and_weights_are_codes_times_step():
+    model, _, _ = pretrained()
+    q = Quantizer(model, bits=3, lam=0.5)
+    for s in q.layers:
+        assert s.shadow.data_ptr() != s.module.weight.data_ptr()
+        assert torch.equal(s.module.weight, dequantize(s.codes, s.grid))
+        assert s.codes.min() >= -3 and s.codes.max() <= 3
+
+
+@pytest.mark.parametrize("criterion", [LRP(), GradientTimesWeight(), NoRelevance()])
+def test_qat_lowers_loss_and_reaches_sparsity(criterion):
+    model, x, y = pretrained()
+    q = Quantizer(model, bits=4, lam=32.0, p=0.1, criterion=criterion, lr=1e-4)
+    first = F.cross_entropy(model(x), y).item()
+    fp_shadow_before = [s.shadow.detach().clone() for s in q.layers]
+    for epoch in range(20):
+        for i in range(0, 600, 100):
+            stats = q.step(x[i : i + 100], y[i : i + 100])
+    last = F.cross_entropy(model(x), y).item()
+    assert last < first
+    assert q.sparsity() >= 0.5
+    acc = (model(x).argmax(1) == y).float().mean().item()
+    assert acc > 0.8
+    assert stats.sparsity == pytest.approx(q.sparsity())
+    # shadows moved; model weights are still exactly codes * step
+    assert any(not torch.equal(a, s.shadow) for a, s in zip(fp_shadow_before, q.layers))
+    for s in q.layers:
+        assert torch.equal(s.module.weight, dequantize(s.codes, s.grid))
+    if isinstance(criterion, NoRelevance):
+        assert all(b == 0.0 for b in stats.betas)
+
+
+def test_ecqx_extra_sparsity_within_p_per_layer():
+    model, x, y = pretrained(1)
+    q = Quantizer(model, bits=4, lam=0.5, p=0.05, criterion=LRP())
+    q.step(x[:200], y[:200])
+    for s in q.layers:
+        from ecqx.quantizer.assign import ecq_assign
+
+        ecq_zero = (ecq_assign(s.shadow.detach(), s.grid, s.lam) == 0).sum().item()
+        assert (s.codes == 0).sum().item() - ecq_zero <= 0.05 * s.codes.numel()
+
+
+def test_conv_model_quantizes_via_zennit_path():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 3)
+    )
+    x = torch.randn(8, 1, 4, 4)
+    y = torch.randint(0, 3, (8,))
+    q = Quantizer(model, bits=2, lam=0.1, criterion=LRP())
+    running_mean = model[1].running_mean.clone()
+    q.step(x, y)
+    assert all(s.relevance is not None and s.relevance.max() == 1.0 for s in q.layers)
+    # only the training forward touched BatchNorm statistics, once
+    assert not torch.equal(running_mean, model[1].running_mean)
+    assert {s.codes.unique().abs().max().item() for s in q.layers} <= {0, 1}
+
+
+def test_state_dict_round_trip():
+    model, x, y = pretrained()
+    q = Quantizer(model, bits=4, lam=0.5)
+    q.step(x[:100], y[:100])
+    state = q.state_dict()
+    model2, _, _ = pretrained()
+    q2 = Quantizer(model2, bits=4, lam=0.5)
+    q2.load_state_dict(state)
+    for a, b in zip(q.layers, q2.layers):
+        assert torch.equal(a.codes, b.codes)
+        assert torch.equal(a.module.weight, b.module.weight)
+
+
+@pytest.mark.parametrize("kwargs", [{"bits": 6}, {"bits": 1}, {"lam": -1.0}, {"p": 1.5}])
+def test_bad_arguments_are_refused(kwargs):
+    model, _, _ = pretrained()
+    with pytest.raises(ValueError):
+        Quantizer(model, **kwargs)
