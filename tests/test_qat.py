@@ -50,7 +50,7 @@ def test_qat_lowers_loss_and_reaches_sparsity(criterion):
     q = Quantizer(model, bits=4, lam=32.0, p=0.1, criterion=criterion, lr=1e-4)
     first = F.cross_entropy(model(x), y).item()
     fp_shadow_before = [s.shadow.detach().clone() for s in q.layers]
-    for epoch in range(20):
+    for _epoch in range(20):
         for i in range(0, 600, 100):
             stats = q.step(x[i : i + 100], y[i : i + 100])
     last = F.cross_entropy(model(x), y).item()

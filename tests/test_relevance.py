@@ -99,7 +99,9 @@ def test_conv_alphabeta_equals_explicit_formula():
     s = start_relevance(y, t) / stab(y)
     torch.testing.assert_close(rel[1], head.weight * (s.T @ a1), atol=1e-6, rtol=1e-6)
     r_conv = (a1 * (s @ head.weight)).view_as(z1)
-    torch.testing.assert_close(rel[0], explicit_conv_alphabeta(conv, x, r_conv), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(
+        rel[0], explicit_conv_alphabeta(conv, x, r_conv), atol=1e-6, rtol=1e-6
+    )
 
 
 def test_conservation_without_bias():

@@ -12,6 +12,7 @@ centroid is one broadcast, and ECQx only rescales the zero-cluster cost per weig
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -35,32 +36,68 @@ def information_content(p: torch.Tensor) -> torch.Tensor:
 class SplitCosts:
     """Per weight: the cost of the zero cluster and of the cheapest non-zero cluster."""
 
-    zero: torch.Tensor  # (N,) float64
-    nonzero: torch.Tensor  # (N,) float64, +inf if the grid has no usable non-zero centroid
+    zero: torch.Tensor  # (N,)
+    nonzero: torch.Tensor  # (N,), +inf if the grid has no usable non-zero centroid
     nonzero_code: torch.Tensor  # (N,) int64
 
 
+def lower_envelope(codes: list[int], penalty: list[float]) -> tuple[list[int], list[float]]:
+    """Which code minimizes ``(x - c)^2 + penalty_c`` on each interval of x.
+
+    All costs share the ``x^2`` term, so the minimum is the lower envelope of the lines
+    ``-2c x + c^2 + penalty_c``; with codes ascending, the winners appear in ascending order.
+    Returns the winning codes and the ``len - 1`` breakpoints between them. Codes with infinite
+    penalty (empty clusters) never win. This is a loop over at most 31 centroids, not weights.
+    """
+    lines = [(c, c * c + pen) for c, pen in zip(codes, penalty, strict=True) if math.isfinite(pen)]
+    hull: list[tuple[int, float]] = []
+    breaks: list[float] = []
+    for c, b in lines:
+        while hull:
+            c0, b0 = hull[-1]
+            x = (b - b0) / (2.0 * (c - c0))  # where line c starts to beat the last hull line
+            if breaks and x <= breaks[-1]:
+                hull.pop()
+                breaks.pop()
+                continue
+            breaks.append(x)
+            break
+        hull.append((c, b))
+    return [c for c, _ in hull], breaks
+
+
 def split_costs(w: torch.Tensor, grid: Grid, lam: float) -> SplitCosts:
-    """Eq. 1's cost for every weight, split into the zero cluster and the best other cluster."""
-    x = (w.detach().flatten().to(torch.float64)) / grid.step
-    info = information_content(cluster_probabilities(w, grid)).to(x.device)
-    codes = grid.codes(x.device)
-    zero_idx = -grid.lo
+    """Eq. 1's cost for every weight, split into the zero cluster and the best other cluster.
+
+    Computed in float64 for float64 weights (tests) and float32 otherwise; the best non-zero
+    cluster comes from the lower envelope, so the work per weight is one binary search over
+    the centroids instead of a full row of costs."""
+    dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
+    x = w.detach().flatten().to(dtype) / grid.step
+    info = information_content(cluster_probabilities(w, grid)).tolist()
     # Empty clusters stay unreachable even at lambda = 0 (0 * inf would be NaN).
-    penalty = torch.where(torch.isinf(info), info, lam * info)
-    zero = x * x + penalty[zero_idx]
-    nz_codes = torch.cat([codes[:zero_idx], codes[zero_idx + 1 :]])
-    nz_pen = torch.cat([penalty[:zero_idx], penalty[zero_idx + 1 :]])
-    cost = (x[:, None] - nz_codes.to(torch.float64)[None, :]) ** 2 + nz_pen[None, :]
-    best, arg = cost.min(dim=1)
-    return SplitCosts(zero=zero, nonzero=best, nonzero_code=nz_codes[arg])
+    penalty = [math.inf if math.isinf(i) else lam * i for i in info]
+    zero_pen = penalty[-grid.lo]
+    zero = x * x + zero_pen
+    nz = [(c, penalty[c - grid.lo]) for c in range(grid.lo, grid.hi + 1) if c != 0]
+    env_codes, env_breaks = lower_envelope([c for c, _ in nz], [p for _, p in nz])
+    if not env_codes:
+        inf = torch.full_like(x, math.inf)
+        return SplitCosts(
+            zero=zero, nonzero=inf, nonzero_code=torch.zeros_like(x, dtype=torch.int64)
+        )
+    idx = torch.searchsorted(torch.tensor(env_breaks, dtype=dtype, device=x.device), x)
+    code = torch.tensor(env_codes, dtype=torch.int64, device=x.device)[idx]
+    pen = torch.tensor([penalty[c - grid.lo] for c in env_codes], dtype=dtype, device=x.device)
+    nonzero = (x - code.to(dtype)) ** 2 + pen[idx]
+    return SplitCosts(zero=zero, nonzero=nonzero, nonzero_code=code)
 
 
 def zero_preference(costs: SplitCosts) -> torch.Tensor:
     """t = ln(nonzero cost) - ln(zero cost): the zero cluster wins iff its multiplier m
     satisfies ln(m) <= t. Both costs are non-negative; clamping keeps t finite where a weight
     sits exactly on a centroid with lambda = 0."""
-    tiny = torch.finfo(torch.float64).tiny
+    tiny = torch.finfo(costs.zero.dtype).tiny
     return torch.log(costs.nonzero.clamp_min(tiny)) - torch.log(costs.zero.clamp_min(tiny))
 
 
@@ -71,7 +108,7 @@ def log_relevance_ratio(relevance: torch.Tensor) -> torch.Tensor:
     relevance keeps its ECQ cost, a more relevant one pays more for zero, a less relevant one
     less. Relevance is clamped away from zero so that an irrelevant weight gets a large finite
     negative g instead of -inf."""
-    r = relevance.detach().flatten().to(torch.float64)
+    r = relevance.detach().flatten()
     mean = r.mean()
     if not torch.isfinite(mean) or mean <= 0:
         return torch.zeros_like(r)
@@ -79,7 +116,9 @@ def log_relevance_ratio(relevance: torch.Tensor) -> torch.Tensor:
     return torch.log(r.clamp_min(floor) / mean)
 
 
-def choose_codes(costs: SplitCosts, g: torch.Tensor | None = None, beta: float = 0.0) -> torch.Tensor:
+def choose_codes(
+    costs: SplitCosts, g: torch.Tensor | None = None, beta: float = 0.0
+) -> torch.Tensor:
     """Flat codes: zero where Eq. 11's scaled zero cost, rho * R'^beta * cost_0, is at most the
     cheapest non-zero cost (compared in the log domain), else the cheapest non-zero code.
     ``g = None`` or ``beta = 0`` is plain ECQ (Eq. 1)."""

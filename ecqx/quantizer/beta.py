@@ -19,25 +19,27 @@ import torch
 DEFAULT_RESOLUTION = 256
 
 
-def zero_counts(g: torch.Tensor, t: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
-    """Number of zero-assigned weights at each beta in ascending ``betas`` (float64)."""
-    betas = betas.to(torch.float64)
-    k = betas.numel()
-    counts = torch.zeros(k, dtype=torch.int64)
-    pos, neg, flat = g > 0, g < 0, g == 0
-    if pos.any():
-        # zero iff beta <= t/g: candidates with index < searchsorted(right=True)
-        idx = torch.searchsorted(betas, t[pos] / g[pos], right=True)
-        hist = torch.bincount(idx, minlength=k + 1)
-        counts += hist.flip(0).cumsum(0).flip(0)[1:]
-    if neg.any():
-        # zero iff beta >= t/g: candidates with index >= searchsorted(right=False)
-        idx = torch.searchsorted(betas, t[neg] / g[neg], right=False)
-        hist = torch.bincount(idx, minlength=k + 1)
-        counts += hist.cumsum(0)[:k]
-    if flat.any():
-        counts += int((t[flat] >= 0).sum())
-    return counts
+def zero_counts(
+    g: torch.Tensor, t: torch.Tensor, resolution: int = DEFAULT_RESOLUTION
+) -> torch.Tensor:
+    """Number of zero-assigned weights at every beta = k / resolution, k = 0..resolution.
+
+    The candidates are a uniform grid, so locating each breakpoint ``u = t/g`` among them is a
+    floor/ceil, and all counts come from one bincount, with relevant (g > 0) and irrelevant
+    (g < 0) weights in separate halves of the histogram."""
+    k = resolution + 1
+    t = t.to(g.dtype)
+    flat = g == 0
+    u = (t / torch.where(flat, torch.ones_like(g), g)) * resolution
+    neg = g < 0
+    # g > 0: zero iff k' <= u, i.e. for the floor(u) + 1 lowest candidates;
+    # g < 0: zero iff k' >= u, i.e. for candidates from ceil(u) on.
+    idx = torch.where(neg, torch.ceil(u), torch.floor(u) + 1).clamp_(0, k)
+    idx = idx.to(torch.int64) + neg.to(torch.int64) * (k + 1)
+    hist = torch.bincount(idx[~flat], minlength=2 * (k + 1))
+    pos_hist, neg_hist = hist[: k + 1], hist[k + 1 :]
+    counts = pos_hist.flip(0).cumsum(0).flip(0)[1:] + neg_hist.cumsum(0)[:k]
+    return counts + int((t[flat] >= 0).sum())
 
 
 def search_beta(
@@ -49,8 +51,7 @@ def search_beta(
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"target sparsity p={p} must lie in [0, 1]")
-    betas = torch.linspace(0.0, 1.0, resolution + 1, dtype=torch.float64)
-    counts = zero_counts(g.cpu(), t.cpu(), betas)
+    counts = zero_counts(g, t, resolution)
     allowed = counts - counts[0] <= p * g.numel()
     best = int(torch.nonzero(allowed).max())
-    return float(betas[best]), int(counts[best])
+    return best / resolution, int(counts[best])

@@ -97,7 +97,9 @@ class LRP:
     ) -> list[torch.Tensor]:
         stack = linear_stack_layers(model)
         can_fast = stack is not None and list(stack) == list(layers)
-        use_fast = can_fast and trace is not None and trace.complete if self.fast is None else self.fast
+        use_fast = (
+            can_fast and trace is not None and trace.complete if self.fast is None else self.fast
+        )
         if use_fast:
             if not can_fast:
                 raise ValueError("the fast LRP path needs a model that is a Linear/ReLU chain")

@@ -17,14 +17,16 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 from zennit.composites import LayerMapComposite
-from zennit.core import ParamMod
+from zennit.core import BasicHook, ParamMod
 from zennit.rules import AlphaBeta, Epsilon, Pass
 from zennit.types import Activation, Convolution
 
 from ecqx.quantizer.relevance.trace import start_relevance
 
 
-def _weight_backward(self, module: nn.Module, grad_input: tuple, grad_output: tuple) -> tuple:
+def _weight_backward(
+    self: BasicHook, module: nn.Module, grad_input: tuple, grad_output: tuple
+) -> tuple:
     original_input = self.stored_tensors["input"][0].clone()
     inputs, weights, outputs = [], [], []
     for in_mod, param_mod, out_mod in zip(

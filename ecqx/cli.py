@@ -1,0 +1,244 @@
+"""The ``ecqx`` command: a thin argparse layer over the library. Each subcommand's --help
+explains its options; errors in the user's input end with a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ecqx import __version__
+from ecqx.quantizer.grid import MAX_BITS, MIN_BITS
+
+DEFAULT_DATA = Path("data/gsc-synth")
+DEFAULT_WORK = Path("runs/pipeline")
+
+
+def _bits(value: str) -> int:
+    b = int(value)
+    if not MIN_BITS <= b <= MAX_BITS:
+        raise argparse.ArgumentTypeError(f"bit width must be {MIN_BITS}..{MAX_BITS}, got {b}")
+    return b
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    from ecqx.train import TrainConfig
+
+    d = TrainConfig()
+    p.add_argument(
+        "--bits",
+        type=_bits,
+        default=d.bits,
+        help=f"weight bit width {MIN_BITS}..{MAX_BITS} (default {d.bits})",
+    )
+    p.add_argument(
+        "--lam",
+        type=float,
+        default=d.lam,
+        help="entropy-constraint strength lambda; larger = sparser. Distances are in "
+        f"quantization steps, so useful values are ~1..64 (default {d.lam})",
+    )
+    p.add_argument(
+        "--p",
+        type=float,
+        default=d.p,
+        help="ECQx target: max extra sparsity per layer that relevance may add, "
+        f"0..1 (default {d.p})",
+    )
+    p.add_argument(
+        "--method",
+        choices=("ecqx", "ecq"),
+        default=d.method,
+        help="ecqx: LRP relevance in the assignment; ecq: plain entropy-constrained "
+        f"(default {d.method})",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help=f"quantization-aware training epochs (default {d.epochs})",
+    )
+    p.add_argument(
+        "--fp-epochs",
+        type=int,
+        default=d.fp_epochs,
+        help="full-precision pre-training epochs; the pre-trained model is cached in "
+        f"the output folder and reused (default {d.fp_epochs})",
+    )
+    p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+
+
+def config_from(args: argparse.Namespace):  # noqa: ANN201 - TrainConfig, imported lazily
+    from ecqx.train import TrainConfig
+
+    return TrainConfig(
+        bits=args.bits,
+        lam=args.lam,
+        p=args.p,
+        method=args.method,
+        epochs=args.epochs,
+        fp_epochs=args.fp_epochs,
+        batch=args.batch,
+        seed=args.seed,
+    )
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from ecqx.data.synth import generate
+
+    s = generate(Path(args.out), size=args.size, seed=args.seed, workers=args.workers)
+    print(f"wrote {s['clips']} clips from {s['speakers']} speakers to {args.out}")
+    if s["failures"]:
+        print(f"{len(s['failures'])} clips failed, e.g. {s['failures'][0]}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ecqx.data.gsc import GSCData
+    from ecqx.train import train
+
+    data = GSCData(Path(args.data))
+    m = train(data, Path(args.out), config_from(args))
+    print(summary_table(m))
+    print(
+        f"checkpoint: {Path(args.out) / 'model.pt'}\nmetrics:    {Path(args.out) / 'metrics.json'}"
+    )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ecqx.bench import run
+
+    run(args)
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from ecqx.data.gsc import GSCData
+    from ecqx.data.synth import generate
+    from ecqx.train import train
+
+    data_dir = Path(args.data) if args.data else DEFAULT_DATA
+    if not args.data:
+        print(f"[1/2] synthesizing the stand-in dataset ({args.size}) into {data_dir}")
+        generate(data_dir, size=args.size, seed=args.seed)
+    work = Path(args.work)
+    print(f"[2/2] training MLP_GSC and quantizing with {args.method.upper()} at {args.bits} bits")
+    m = train(GSCData(data_dir), work / "train", config_from(args))
+    print(summary_table(m))
+    (work / "summary.json").write_text(json.dumps(m, indent=1))
+    return 0
+
+
+def summary_table(m: dict) -> str:
+    lines = [
+        f"{'layer':10s} {'shape':>12s} {'bits':>4s} {'sparsity':>8s} {'entropy':>7s} {'beta':>5s}"
+    ]
+    for r in m["layers"]:
+        shape = "x".join(map(str, r["shape"]))
+        lines.append(
+            f"{r['name']:10s} {shape:>12s} {r['bits']:4d} {r['sparsity']:8.3f} "
+            f"{r['entropy']:7.3f} {r['beta']:5.2f}"
+        )
+    fp, q = m["top1_fp"]["testing"], m["top1_quantized"]["testing"]
+    lines.append(
+        f"test top-1: float {fp:.4f}, quantized {q:.4f}; sparsity {m['sparsity']:.4f}; "
+        f"entropy {m['entropy_bits_per_weight']:.3f} bit/weight"
+    )
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="ecqx",
+        description="Explainability-driven entropy-constrained quantization (ECQx) of a "
+        "keyword-spotting MLP down to a sparse low-bit integer model.",
+    )
+    ap.add_argument("--version", action="version", version=f"ecqx {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+    synth = dsub.add_parser(
+        "synth",
+        help="generate the offline Speech Commands stand-in",
+        description="Synthesize a Google Speech Commands stand-in (same layout, all 35 words, "
+        "speaker-disjoint validation/testing lists) with espeak-ng and flite. Resumable.",
+    )
+    synth.add_argument("--out", required=True, help="output folder")
+    synth.add_argument(
+        "--size",
+        choices=("tiny", "small", "default"),
+        default="default",
+        help="tiny: 6 speakers (tests, seconds); small: 40; default: 300 speakers "
+        "(~10k clips, a few minutes on 2 cores)",
+    )
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    synth.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    synth.set_defaults(func=cmd_data_synth)
+
+    tr = sub.add_parser(
+        "train",
+        help="pre-train MLP_GSC and quantize it with ECQ/ECQx",
+        description="Full-precision pre-training (SGD, cosine), then ECQ/ECQx quantization-aware "
+        "training (Adam 1e-4) of every layer. Writes model.pt and metrics.json to --out.",
+    )
+    tr.add_argument(
+        "--data",
+        default=str(DEFAULT_DATA),
+        help=f"Speech Commands folder (real or synthesized; default {DEFAULT_DATA})",
+    )
+    tr.add_argument(
+        "--out", required=True, help="output folder (later commands take it as --model)"
+    )
+    add_train_options(tr)
+    tr.set_defaults(func=cmd_train)
+
+    from ecqx.bench import add_arguments as bench_arguments
+
+    bench = sub.add_parser(
+        "bench",
+        help="time assignment, relevance and QAT steps",
+        description="Benchmark the quantizer on MLP_GSC-shaped weights and print a table.",
+    )
+    bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
+
+    pipe = sub.add_parser(
+        "pipeline",
+        help="the whole job end to end (what scripts/run.sh runs)",
+        description="Synthesize the default data (unless --data), train and quantize, and "
+        "print a summary. Re-running reuses finished steps.",
+    )
+    pipe.add_argument(
+        "--data", default=None, help="use this Speech Commands folder instead of synthesizing one"
+    )
+    pipe.add_argument(
+        "--size",
+        choices=("tiny", "small", "default"),
+        default="default",
+        help="size of the synthesized dataset (default: default)",
+    )
+    pipe.add_argument(
+        "--work", default=str(DEFAULT_WORK), help=f"work folder (default {DEFAULT_WORK})"
+    )
+    add_train_options(pipe)
+    pipe.set_defaults(func=cmd_pipeline)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from ecqx.data.audio import DataError
+
+    try:
+        return args.func(args)
+    except (DataError, ValueError, FileNotFoundError) as e:
+        print(f"ecqx: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

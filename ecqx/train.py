@@ -1,0 +1,226 @@
+"""MLP_GSC training: full-precision pre-training, then ECQ / ECQx quantization-aware training.
+
+Writes into ``out``: ``fp.pt`` (the pre-trained float model, reused by later runs with the
+same data and seed), ``model.pt`` (the quantized checkpoint) and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ecqx import __version__
+from ecqx.data.gsc import LABELS, GSCData
+from ecqx.model import mlp_gsc
+from ecqx.quantizer import Quantizer
+from ecqx.quantizer.grid import check_bits
+from ecqx.quantizer.relevance import LRP, NoRelevance
+
+CHECKPOINT_FORMAT = "ecqx-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class TrainConfig:
+    bits: int = 4
+    lam: float = 16.0
+    p: float = 0.1
+    method: str = "ecqx"  # ecqx (LRP relevance) | ecq (none)
+    epochs: int = 20
+    fp_epochs: int = 30
+    batch: int = 128
+    fp_lr: float = 0.01
+    qat_lr: float = 1e-4
+    weight_decay: float = 5e-4
+    seed: int = 0
+
+    def validate(self) -> None:
+        check_bits(self.bits)
+        if self.method not in ("ecq", "ecqx"):
+            raise ValueError(f"method must be 'ecq' or 'ecqx', got {self.method!r}")
+        if self.lam < 0 or not 0 <= self.p <= 1 or self.epochs < 0 or self.fp_epochs < 1:
+            raise ValueError(f"invalid training configuration: {self}")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def atomic_save(obj: object, path: Path) -> None:
+    """torch.save via a temporary file, so an interrupted run never leaves a truncated file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(n)
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
+def pretrain(
+    data: GSCData, cfg: TrainConfig, norm: tuple[np.ndarray, np.ndarray], progress: bool
+) -> tuple[nn.Module, list[float]]:
+    """SGD momentum 0.9, cosine learning-rate schedule, augmented features every epoch."""
+    seed_everything(cfg.seed)
+    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
+    opt = torch.optim.SGD(
+        model.parameters(), lr=cfg.fp_lr, momentum=0.9, weight_decay=cfg.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.fp_epochs)
+    y = torch.from_numpy(data.labels("training"))
+    rng = np.random.default_rng(cfg.seed)
+    times = []
+    bar = tqdm(range(cfg.fp_epochs), desc="FP pre-training", disable=not progress)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        x = normalize(data.features("training", epoch=epoch, seed=cfg.seed), norm)
+        model.train()
+        loss_sum, correct = 0.0, 0
+        for idx in batches(len(y), cfg.batch, rng):
+            out = model(x[idx])
+            loss = F.cross_entropy(out, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss.detach()) * len(idx)
+            correct += int((out.argmax(1) == y[idx]).sum())
+        sched.step()
+        times.append(time.perf_counter() - t0)
+        bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", acc=f"{correct / len(y):.3f}")
+    return model, times
+
+
+def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy((feats - norm[0]) / norm[1]).float()
+
+
+def qat(
+    model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
+) -> tuple[Quantizer, list[float]]:
+    criterion = LRP() if cfg.method == "ecqx" else NoRelevance()
+    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion, lr=cfg.qat_lr)
+    y = torch.from_numpy(data.labels("training"))
+    rng = np.random.default_rng(cfg.seed + 1)
+    times = []
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        x = normalize(data.features("training", epoch=cfg.fp_epochs + epoch, seed=cfg.seed), norm)
+        parts = batches(len(y), cfg.batch, rng)
+        bar = tqdm(
+            parts,
+            desc=f"{cfg.method.upper()} epoch {epoch + 1}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        loss_sum, correct, seen = 0.0, 0, 0
+        for idx in bar:
+            st = q.step(x[idx], y[idx])
+            loss_sum += st.loss * st.count
+            correct += st.correct
+            seen += st.count
+            bar.set_postfix(
+                loss=f"{loss_sum / seen:.3f}",
+                acc=f"{correct / seen:.3f}",
+                sparsity=f"{st.sparsity:.3f}",
+            )
+        times.append(time.perf_counter() - t0)
+        if progress:
+            tqdm.write(
+                f"{cfg.method.upper()} epoch {epoch + 1}/{cfg.epochs}: loss {loss_sum / seen:.3f} "
+                f"acc {correct / seen:.3f} sparsity {q.sparsity():.3f} ({times[-1]:.1f} s)"
+            )
+    return q, times
+
+
+def train(data: GSCData, out: Path, cfg: TrainConfig, progress: bool = True) -> dict:
+    """Pre-train (or reuse ``out/fp.pt``), quantize, evaluate; write checkpoint and metrics."""
+    cfg.validate()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_feats = data.features("training")
+    norm = (train_feats.mean(0), train_feats.std(0) + 1e-6)
+    fp_path = out / "fp.pt"
+    fp_key = {
+        "data": data.key,
+        "seed": cfg.seed,
+        "fp_epochs": cfg.fp_epochs,
+        "lr": cfg.fp_lr,
+        "wd": cfg.weight_decay,
+        "batch": cfg.batch,
+    }
+    fp_times: list[float] = []
+    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
+    if fp_path.is_file() and (saved := torch.load(fp_path, weights_only=False))["key"] == fp_key:
+        model.load_state_dict(saved["state"])
+        fp_times = saved["epoch_seconds"]
+    else:
+        model, fp_times = pretrain(data, cfg, norm, progress)
+        atomic_save(
+            {"key": fp_key, "state": model.state_dict(), "epoch_seconds": fp_times}, fp_path
+        )
+    evals = {
+        s: (normalize(data.features(s), norm), torch.from_numpy(data.labels(s)))
+        for s in ("training", "validation", "testing")
+    }
+    fp_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
+    q, qat_times = qat(model, data, cfg, norm, progress)
+    q_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
+    layers = q.layer_report()
+    n_weights = sum(math.prod(r["shape"]) for r in layers)
+    metrics = {
+        "config": asdict(cfg),
+        "top1_fp": fp_acc,
+        "top1_quantized": q_acc,
+        "sparsity": q.sparsity(),
+        "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in layers)
+        / n_weights,
+        "weights": n_weights,
+        "layers": layers,
+        "fp_epoch_seconds": fp_times,
+        "qat_epoch_seconds": qat_times,
+        "data": {
+            "root": str(data.root),
+            "key": data.key,
+            "sizes": {s: len(xy[1]) for s, xy in evals.items()},
+        },
+    }
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "ecqx_version": __version__,
+        "architecture": {
+            "name": "mlp_gsc",
+            "in_features": data.params.size,
+            "num_classes": len(LABELS),
+        },
+        "labels": list(LABELS),
+        "mfcc": data.params.to_dict(),
+        "input_norm": {"mean": norm[0].tolist(), "std": norm[1].tolist()},
+        "config": asdict(cfg),
+        "model": model.state_dict(),
+        "quantizer": q.state_dict(),
+        "metrics": metrics,
+    }
+    atomic_save(checkpoint, out / "model.pt")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics

@@ -1,0 +1,76 @@
+"""The ecqx command end to end on tiny data."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ecqx.cli import build_parser, main
+
+
+def test_help_explains_every_command(capsys):
+    for argv in (
+        ["--help"],
+        ["train", "--help"],
+        ["data", "synth", "--help"],
+        ["bench", "--help"],
+        ["pipeline", "--help"],
+    ):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--lam" in out and "--bits" in out and "--size" in out
+
+
+def test_bits_out_of_range_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["train", "--out", "x", "--bits", "6"])
+    assert e.value.code == 2
+    assert "2..5" in capsys.readouterr().err
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o")]) == 2
+    assert "ecqx data synth" in capsys.readouterr().err
+
+
+def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--data",
+        str(tiny_gsc),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--fp-epochs",
+        "3",
+        "--bits",
+        "3",
+        "--lam",
+        "16",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecqx.cli", *argv], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test top-1" in proc.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["top1_quantized"]) == {"training", "validation", "testing"}
+    assert 0 <= metrics["sparsity"] <= 1 and len(metrics["layers"]) == 7
+    assert len(metrics["qat_epoch_seconds"]) == 2
+    ckpt = torch.load(out / "model.pt", weights_only=False)
+    assert ckpt["format"] == "ecqx-checkpoint" and ckpt["config"]["bits"] == 3
+    for name, layer in ckpt["quantizer"]["layers"].items():
+        codes, grid = layer["codes"], layer["grid"]
+        assert codes.min() >= grid["lo"] and codes.max() <= grid["hi"] <= 3
+        w = ckpt["model"][f"{name}.weight"]
+        assert torch.equal(w, codes.float() * torch.tensor(grid["step"], dtype=torch.float32))
+    # a second run reuses the cached float model instead of pre-training again
+    fp_mtime = (out / "fp.pt").stat().st_mtime
+    assert main(argv) == 0
+    assert (out / "fp.pt").stat().st_mtime == fp_mtime

@@ -1,0 +1,116 @@
+"""Synthesized dataset layout, loader errors, MFCC front end."""
+
+import shutil
+import wave
+
+import numpy as np
+import pytest
+
+from ecqx.data.audio import DataError, read_wav, write_wav
+from ecqx.data.features import MfccParams, mfcc
+from ecqx.data.gsc import LABELS, GSCData, list_files
+from ecqx.data.synth import GSC_WORDS, _clip_task, make_speakers
+
+
+def test_synth_layout_and_speaker_disjoint_lists(tiny_gsc):
+    for w in GSC_WORDS:
+        assert len(list((tiny_gsc / w).glob("*_nohash_*.wav"))) == 6
+    assert len(list((tiny_gsc / "_background_noise_").glob("*.wav"))) >= 5
+    val = (tiny_gsc / "validation_list.txt").read_text().split()
+    test = (tiny_gsc / "testing_list.txt").read_text().split()
+    assert val and test
+
+    def speakers(names):
+        return {n.split("/")[1].split("_nohash_")[0] for n in names}
+
+    assert not speakers(val) & speakers(test)
+    every = {p.name.split("_nohash_")[0] for p in tiny_gsc.glob("*/*_nohash_*.wav")}
+    train = every - speakers(val) - speakers(test)
+    assert train and not train & (speakers(val) | speakers(test))
+    x = read_wav(tiny_gsc / "yes" / val[0].split("/")[1])
+    assert x.shape == (16000,) and np.abs(x).max() > 0.1
+    assert np.abs(x).min() == 0 or np.abs(x[:100]).max() > 0  # a noise floor, not digital silence
+    assert np.count_nonzero(x) > 15000
+
+
+def test_synth_is_deterministic(tiny_gsc, tmp_path):
+    speaker = make_speakers(6, 0)[0]
+    (tmp_path / "cat").mkdir()
+    name, err = _clip_task((speaker, "cat", 0, 0, str(tmp_path)))
+    assert err is None
+    assert (tmp_path / name).read_bytes() == (tiny_gsc / name).read_bytes()
+
+
+def test_loader_splits_and_balancing(tiny_gsc):
+    files = list_files(tiny_gsc)
+    for split, items in files.items():
+        labels = [lab for _, lab in items]
+        assert labels.count(0) >= 1, split  # silence
+        assert labels.count(1) >= 1, split  # unknown
+    data = GSCData(tiny_gsc, progress=False)
+    f = data.features("testing")
+    assert f.shape == (len(data.labels("testing")), 735)
+    assert np.array_equal(f, GSCData(tiny_gsc, progress=False).features("testing"))  # cached
+    a = data.features("training", epoch=3, seed=1)
+    b = data.features("training", epoch=3, seed=1)
+    c = data.features("training", epoch=4, seed=1)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert set(data.labels("training")) <= set(range(len(LABELS)))
+
+
+def test_missing_folder_and_lists_are_clear_errors(tmp_path):
+    with pytest.raises(DataError, match="ecqx data synth"):
+        list_files(tmp_path / "nope")
+    (tmp_path / "yes").mkdir()
+    with pytest.raises(DataError, match="validation_list.txt"):
+        list_files(tmp_path)
+
+
+def _copy_minimal(src, dst):
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ecqx-cache"))
+
+
+def test_wrong_rate_and_corrupt_wavs_are_clear_errors(tiny_gsc, tmp_path):
+    root = tmp_path / "bad"
+    _copy_minimal(tiny_gsc, root)
+    victim = next((root / "go").glob("*.wav"))
+    write_wav(victim, np.zeros(8000, np.float32), rate=8000)
+    with pytest.raises(DataError, match="8000 Hz"):
+        GSCData(root, progress=False)
+    victim.write_bytes(b"RIFF\x00\x00garbage")
+    with pytest.raises(DataError, match="unreadable wav"):
+        GSCData(root, progress=False)
+
+
+def test_list_naming_missing_file_is_an_error(tiny_gsc, tmp_path):
+    root = tmp_path / "lists"
+    _copy_minimal(tiny_gsc, root)
+    with open(root / "testing_list.txt", "a") as f:
+        f.write("yes/doesnotexist_nohash_0.wav\n")
+    with pytest.raises(DataError, match="missing files"):
+        list_files(root)
+
+
+def test_mfcc_shape_determinism_and_tone():
+    p = MfccParams()
+    assert (p.frames, p.n_mfcc, p.size) == (49, 15, 735)
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    f = mfcc(np.stack([tone, noise]))
+    assert f.shape == (2, 735) and f.dtype == np.float32
+    assert np.array_equal(f, mfcc(np.stack([tone, noise])))
+    # a steady tone gives (almost) the same coefficients in every frame
+    frames = f[0].reshape(49, 15)
+    assert np.abs(frames[1:-1] - frames[1]).max() < 1e-3
+    assert not np.allclose(f[0], f[1])
+    with pytest.raises(ValueError, match="16000 samples"):
+        mfcc(np.zeros((1, 100)))
+
+
+def test_wav_round_trip(tmp_path):
+    x = (np.random.default_rng(1).standard_normal(16000) * 0.1).astype(np.float32)
+    write_wav(tmp_path / "a.wav", x)
+    with wave.open(str(tmp_path / "a.wav")) as w:
+        assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (16000, 2, 1)
+    assert np.abs(read_wav(tmp_path / "a.wav") - x).max() < 1 / 32767
