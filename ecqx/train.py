@@ -34,12 +34,12 @@ CHECKPOINT_VERSION = 1
 @dataclass
 class TrainConfig:
     bits: int = 4
-    lam: float = 16.0
+    lam: float = 24.0
     p: float = 0.1
     method: str = "ecqx"  # ecqx (LRP relevance) | ecq (none)
     epochs: int = 20
     fp_epochs: int = 30
-    batch: int = 128
+    batch: int = 64
     fp_lr: float = 0.01
     qat_lr: float = 1e-4
     weight_decay: float = 5e-4

@@ -20,4 +20,11 @@ def mlp_gsc(
         layers += [nn.Linear(width, h), nn.ReLU()]
         width = h
     layers.append(nn.Linear(width, num_classes))
+    for m in layers:
+        if isinstance(m, nn.Linear):
+            # He initialization keeps the signal alive through seven ReLU layers (PyTorch's
+            # default shrinks it, and SGD at lr 0.01 then barely trains) and starts from the
+            # zero-peaked Gaussian weights that entropy-constrained quantization expects.
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
     return nn.Sequential(*layers)
