@@ -48,34 +48,29 @@ def _weight_backward(
     return tuple(relevance if g.shape == relevance.shape else None for g in grad_input)
 
 
-class WeightEpsilon(Epsilon):
-    """Epsilon rule that also aggregates relevance at the layer's weights."""
+class _WeightRelevance:
+    """Mixin for a zennit rule: also aggregate relevance at the layer's weights into ``sink``,
+    and keep the sink when zennit copies the hook for each module."""
 
+    sink: dict
+    backward = _weight_backward
+
+    def copy(self) -> _WeightRelevance:
+        c = super().copy()  # type: ignore[misc]
+        c.sink = self.sink
+        return c
+
+
+class WeightEpsilon(_WeightRelevance, Epsilon):
     def __init__(self, sink: dict, epsilon: float = 1e-6) -> None:
-        super().__init__(epsilon=epsilon)
+        Epsilon.__init__(self, epsilon=epsilon)
         self.sink = sink
 
-    backward = _weight_backward
 
-    def copy(self) -> WeightEpsilon:
-        c = super().copy()
-        c.sink = self.sink
-        return c
-
-
-class WeightAlphaBeta(AlphaBeta):
-    """Alpha-beta rule that also aggregates relevance at the layer's weights."""
-
+class WeightAlphaBeta(_WeightRelevance, AlphaBeta):
     def __init__(self, sink: dict, alpha: float = 2.0, beta: float = 1.0) -> None:
-        super().__init__(alpha=alpha, beta=beta)
+        AlphaBeta.__init__(self, alpha=alpha, beta=beta)
         self.sink = sink
-
-    backward = _weight_backward
-
-    def copy(self) -> WeightAlphaBeta:
-        c = super().copy()
-        c.sink = self.sink
-        return c
 
 
 def zennit_weight_relevance(
