@@ -179,7 +179,10 @@ def train(data: GSCData, out: Path, cfg: TrainConfig, progress: bool = True) -> 
             {"key": fp_key, "state": model.state_dict(), "epoch_seconds": fp_times}, fp_path
         )
     evals = {
-        s: (normalize(data.features(s), norm), torch.from_numpy(data.labels(s)))
+        s: (
+            normalize(train_feats if s == "training" else data.features(s), norm),
+            torch.from_numpy(data.labels(s)),
+        )
         for s in ("training", "validation", "testing")
     }
     fp_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}

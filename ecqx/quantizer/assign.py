@@ -117,12 +117,17 @@ def log_relevance_ratio(relevance: torch.Tensor) -> torch.Tensor:
 
 
 def choose_codes(
-    costs: SplitCosts, g: torch.Tensor | None = None, beta: float = 0.0
+    costs: SplitCosts,
+    g: torch.Tensor | None = None,
+    beta: float = 0.0,
+    t: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Flat codes: zero where Eq. 11's scaled zero cost, rho * R'^beta * cost_0, is at most the
     cheapest non-zero cost (compared in the log domain), else the cheapest non-zero code.
-    ``g = None`` or ``beta = 0`` is plain ECQ (Eq. 1)."""
-    t = zero_preference(costs)
+    ``g = None`` or ``beta = 0`` is plain ECQ (Eq. 1). ``t`` is ``zero_preference(costs)``
+    when the caller already has it."""
+    if t is None:
+        t = zero_preference(costs)
     zero = t >= 0 if g is None or beta == 0.0 else beta * g <= t
     return torch.where(zero, torch.zeros_like(costs.nonzero_code), costs.nonzero_code)
 

@@ -127,17 +127,17 @@ class Quantizer:
         """Re-assign every layer's shadow weights and write the quantized weights to the model."""
         for s in self.layers:
             costs = split_costs(s.shadow.detach(), s.grid, s.lam)
-            t = zero_preference(costs) if s.relevance is not None else None
+            t = zero_preference(costs)
             g = None if s.relevance is None else log_relevance_ratio(s.relevance)
             s.beta = 0.0 if g is None else search_beta(g, t, self.p, self.beta_resolution)[0]
-            codes = choose_codes(costs, g, s.beta)
+            codes = choose_codes(costs, g, s.beta, t)
             if g is not None:
                 # float32 rounding at a breakpoint can differ from the search's count by a
                 # weight or two; step beta down until the guarantee holds exactly.
                 budget = int((t >= 0).sum()) + self.p * codes.numel()
                 while s.beta > 0 and int((codes == 0).sum()) > budget:
                     s.beta = max(0.0, s.beta - 1.0 / self.beta_resolution)
-                    codes = choose_codes(costs, g, s.beta)
+                    codes = choose_codes(costs, g, s.beta, t)
             s.codes = codes.reshape(s.shadow.shape)
             with torch.no_grad():
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
