@@ -1,0 +1,49 @@
+"""16 kHz mono 16-bit wav I/O with errors that say which file is wrong and how."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+class DataError(ValueError):
+    """A dataset folder or file is missing or malformed; the message says what to do."""
+
+
+def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Decode a 16-bit PCM wav held in memory to float32 in [-1, 1] and its sample rate."""
+    with wave.open(io.BytesIO(data)) as w:
+        if w.getsampwidth() != 2:
+            raise DataError(f"expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        if w.getnchannels() > 1:
+            x = x.reshape(-1, w.getnchannels())[:, 0]
+        return x.astype(np.float32) / 32768.0, w.getframerate()
+
+
+def read_wav(path: Path, expect_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A 16 kHz mono 16-bit wav as float32 in [-1, 1]."""
+    try:
+        x, rate = read_wav_bytes(Path(path).read_bytes())
+    except (wave.Error, EOFError, DataError) as e:
+        raise DataError(f"{path}: unreadable wav ({e}); re-create or delete the file") from e
+    if rate != expect_rate:
+        raise DataError(
+            f"{path}: sample rate {rate} Hz, expected {expect_rate} Hz; resample the dataset "
+            f"(e.g. sox in.wav -r {expect_rate} out.wav)"
+        )
+    return x
+
+
+def write_wav(path: Path, x: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())

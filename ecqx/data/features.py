@@ -1,0 +1,83 @@
+"""MFCC front end in numpy, with every parameter fixed and recorded in the model metadata so the
+same features can later be computed in fixed point on the device.
+
+Per 1 s clip at 16 kHz: 40 ms Hann windows (640 samples) every 20 ms (320) -> 49 frames; a
+1024-point FFT power spectrum; 40 triangular mel filters (HTK mel scale) from 20 Hz to 8 kHz;
+natural log with a 1e-6 floor; orthonormal DCT-II keeping coefficients 0..14. Output: 49 x 15
+= 735 values per clip, frame-major.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MfccParams:
+    sample_rate: int = 16000
+    clip_samples: int = 16000
+    window: int = 640
+    hop: int = 320
+    n_fft: int = 1024
+    n_mels: int = 40
+    n_mfcc: int = 15
+    f_min: float = 20.0
+    f_max: float = 8000.0
+    log_floor: float = 1e-6
+
+    @property
+    def frames(self) -> int:
+        return 1 + (self.clip_samples - self.window) // self.hop
+
+    @property
+    def size(self) -> int:
+        return self.frames * self.n_mfcc
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + f / 700.0)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+
+@lru_cache(maxsize=4)
+def mel_filterbank(p: MfccParams) -> np.ndarray:
+    """(n_mels, n_fft//2+1) triangular filters."""
+    bins = np.arange(p.n_fft // 2 + 1) * p.sample_rate / p.n_fft
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(p.f_min), _hz_to_mel(p.f_max), p.n_mels + 2))
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    up = (bins[None, :] - lo) / (mid - lo)
+    down = (hi - bins[None, :]) / (hi - mid)
+    return np.maximum(0.0, np.minimum(up, down))
+
+
+@lru_cache(maxsize=4)
+def dct_matrix(p: MfccParams) -> np.ndarray:
+    """(n_mfcc, n_mels) orthonormal DCT-II rows."""
+    n = np.arange(p.n_mels)
+    k = np.arange(p.n_mfcc)[:, None]
+    m = np.cos(np.pi / p.n_mels * (n + 0.5) * k) * np.sqrt(2.0 / p.n_mels)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+def mfcc(clips: np.ndarray, p: MfccParams = MfccParams()) -> np.ndarray:
+    """MFCCs of a batch of clips (N, clip_samples) -> (N, frames * n_mfcc) float32."""
+    clips = np.asarray(clips, dtype=np.float64)
+    if clips.ndim == 1:
+        clips = clips[None]
+    if clips.shape[1] != p.clip_samples:
+        raise ValueError(f"clips must have {p.clip_samples} samples, got {clips.shape[1]}")
+    idx = np.arange(p.frames)[:, None] * p.hop + np.arange(p.window)[None, :]
+    frames = clips[:, idx] * np.hanning(p.window + 2)[1:-1]
+    power = np.abs(np.fft.rfft(frames, n=p.n_fft, axis=-1)) ** 2
+    mel = np.log(np.maximum(power @ mel_filterbank(p).T, p.log_floor))
+    return (mel @ dct_matrix(p).T).reshape(len(clips), -1).astype(np.float32)

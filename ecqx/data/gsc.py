@@ -1,0 +1,195 @@
+"""Google Speech Commands (v0.02 layout) for the standard 12-class keyword-spotting task.
+
+Follows the TensorFlow speech_commands example: classes ``_silence_``, ``_unknown_`` and the
+ten core words; a file's split comes from ``validation_list.txt`` / ``testing_list.txt``
+(everything else trains); each split gets silence and unknown samples at 10% of its core-word
+count; training clips are augmented with a +-100 ms time shift and, with probability 0.8,
+background noise at a volume up to 0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav
+from ecqx.data.features import MfccParams, mfcc
+from ecqx.data.synth import CORE_WORDS
+
+SILENCE, UNKNOWN = "_silence_", "_unknown_"
+LABELS = (SILENCE, UNKNOWN) + CORE_WORDS
+NOISE_DIR = "_background_noise_"
+SILENCE_PERCENT = UNKNOWN_PERCENT = 10
+TIME_SHIFT = SAMPLE_RATE // 10
+NOISE_PROB, NOISE_VOLUME = 0.8, 0.1
+SPLITS = ("training", "validation", "testing")
+
+
+@dataclass
+class Split:
+    """Raw 1 s clips (N, 16000) float32 and labels; silence rows are all-zero clips that get
+    background noise (as in the TF example)."""
+
+    audio: np.ndarray
+    labels: np.ndarray
+    names: list[str]
+
+
+def _fit(x: np.ndarray) -> np.ndarray:
+    if len(x) >= SAMPLE_RATE:
+        return x[:SAMPLE_RATE]
+    return np.pad(x, (0, SAMPLE_RATE - len(x)))
+
+
+def check_layout(root: Path) -> None:
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(
+            f"dataset folder {root} does not exist; pass --data with a Speech Commands copy "
+            f"or create the stand-in with `ecqx data synth --out {root}`"
+        )
+    missing = [n for n in ("validation_list.txt", "testing_list.txt") if not (root / n).is_file()]
+    missing += [w for w in CORE_WORDS if not (root / w).is_dir()]
+    if missing:
+        raise DataError(
+            f"{root} is not a Speech Commands folder: missing {', '.join(missing)}; expected one "
+            "folder per word, validation_list.txt, testing_list.txt and _background_noise_/"
+        )
+
+
+def list_files(root: Path) -> dict[str, list[tuple[str, int]]]:
+    """split -> [(relative path, label index)] with the unknown words subsampled to 10%."""
+    check_layout(root)
+    lists = {
+        s: set((root / f"{s}_list.txt").read_text().split())
+        for s in ("validation", "testing")
+    }
+    for s, names in lists.items():
+        stray = [n for n in names if not (root / n).is_file()]
+        if stray:
+            raise DataError(f"{s}_list.txt names {len(stray)} missing files, e.g. {stray[0]}")
+    core: dict[str, list] = {s: [] for s in SPLITS}
+    unknown: dict[str, list] = {s: [] for s in SPLITS}
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NOISE_DIR):
+        for f in sorted(d.glob("*.wav")):
+            rel = f"{d.name}/{f.name}"
+            split = next((s for s, n in lists.items() if rel in n), "training")
+            if d.name in CORE_WORDS:
+                core[split].append((rel, LABELS.index(d.name)))
+            else:
+                unknown[split].append((rel, LABELS.index(UNKNOWN)))
+    out = {}
+    for s in SPLITS:
+        rng = np.random.default_rng(SPLITS.index(s))
+        n_extra = max(1, len(core[s]) * UNKNOWN_PERCENT // 100)
+        pick = rng.permutation(len(unknown[s]))[:n_extra]
+        n_sil = max(1, len(core[s]) * SILENCE_PERCENT // 100)
+        out[s] = core[s] + [unknown[s][i] for i in sorted(pick)] + [("", 0)] * n_sil
+    return out
+
+
+def load_noises(root: Path) -> list[np.ndarray]:
+    d = Path(root) / NOISE_DIR
+    files = sorted(d.glob("*.wav")) if d.is_dir() else []
+    if not files:
+        raise DataError(f"{d} holds no wav files; silence and noise augmentation need them")
+    return [read_wav(f) for f in files]
+
+
+def load_split(root: Path, files: list[tuple[str, int]], progress: bool = True) -> Split:
+    audio = np.zeros((len(files), SAMPLE_RATE), dtype=np.float32)
+    for i, (rel, _) in enumerate(tqdm(files, desc="reading wavs", disable=not progress)):
+        if rel:
+            audio[i] = _fit(read_wav(Path(root) / rel))
+    return Split(audio, np.array([lab for _, lab in files], dtype=np.int64), [f for f, _ in files])
+
+
+def add_noise(
+    audio: np.ndarray,
+    labels: np.ndarray,
+    noises: list[np.ndarray],
+    rng: np.random.Generator,
+    augment: bool,
+) -> np.ndarray:
+    """Silence rows always get noise; with ``augment`` the others get time shift and noise."""
+    out = audio.copy()
+    n = len(out)
+    if augment:
+        shifts = rng.integers(-TIME_SHIFT, TIME_SHIFT + 1, n)
+        for i, s in enumerate(shifts):
+            if s > 0:
+                out[i] = np.concatenate([np.zeros(s, np.float32), out[i, :-s]])
+            elif s < 0:
+                out[i] = np.concatenate([out[i, -s:], np.zeros(-s, np.float32)])
+    silence = labels == LABELS.index(SILENCE)
+    noisy = silence | ((rng.random(n) < NOISE_PROB) if augment else np.zeros(n, bool))
+    for i in np.nonzero(noisy)[0]:
+        bg = noises[rng.integers(len(noises))]
+        start = rng.integers(0, len(bg) - SAMPLE_RATE + 1)
+        vol = rng.uniform(0, 1.0 if silence[i] else NOISE_VOLUME)
+        out[i] = np.clip(out[i] + vol * bg[start : start + SAMPLE_RATE], -1, 1)
+    return out
+
+
+class GSCData:
+    """Loads a Speech Commands folder once (audio cached as .npz, keyed by the file list and
+    sizes) and produces MFCC features: fixed ones for validation/testing (cached, keyed by data
+    and MFCC parameters), freshly augmented ones for each training epoch."""
+
+    def __init__(
+        self,
+        root: Path,
+        params: MfccParams = MfccParams(),
+        cache_dir: Path | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.params = params
+        self.progress = progress
+        self.files = list_files(self.root)
+        self.noises = load_noises(self.root)
+        key = hashlib.sha256(
+            json.dumps(
+                {
+                    s: [(f, (self.root / f).stat().st_size if f else 0) for f, _ in v]
+                    for s, v in self.files.items()
+                }
+            ).encode()
+        ).hexdigest()[:16]
+        self.key = key
+        self.cache_dir = Path(cache_dir) if cache_dir else self.root / ".ecqx-cache"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.splits = {s: self._load_cached(s) for s in SPLITS}
+
+    def _load_cached(self, split: str) -> Split:
+        path = self.cache_dir / f"audio-{split}-{self.key}.npz"
+        if path.is_file():
+            z = np.load(path)
+            return Split(z["audio"], z["labels"], list(z["names"]))
+        data = load_split(self.root, self.files[split], self.progress)
+        np.savez(path, audio=data.audio, labels=data.labels, names=np.array(data.names))
+        return data
+
+    def features(self, split: str, epoch: int | None = None, seed: int = 0) -> np.ndarray:
+        """MFCCs of a split. ``epoch`` given (training): freshly augmented, deterministic for
+        (seed, epoch). Otherwise the fixed, cached features (silence gets fixed noise)."""
+        data = self.splits[split]
+        if epoch is not None:
+            rng = np.random.default_rng([seed, epoch])
+            return mfcc(add_noise(data.audio, data.labels, self.noises, rng, True), self.params)
+        pkey = hashlib.sha256(json.dumps(self.params.to_dict()).encode()).hexdigest()[:8]
+        path = self.cache_dir / f"mfcc-{split}-{self.key}-{pkey}.npy"
+        if path.is_file():
+            return np.load(path)
+        rng = np.random.default_rng(SPLITS.index(split) + 1000)
+        feats = mfcc(add_noise(data.audio, data.labels, self.noises, rng, False), self.params)
+        np.save(path, feats)
+        return feats
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.splits[split].labels
