@@ -52,7 +52,8 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" >"$stamp_file"
 fi
 # The venv may have been set up from another checkout: point the editable install here.
-if [ "$("$ECQX_VENV/bin/python" -c 'import ecqx, os; print(os.path.dirname(os.path.dirname(ecqx.__file__)))' 2>/dev/null)" != "$ECQX_ROOT" ]; then
+# Asked from / so the current directory cannot shadow what the venv itself resolves.
+if [ "$(cd / && "$ECQX_VENV/bin/python" -c 'import ecqx, os; print(os.path.dirname(os.path.dirname(ecqx.__file__)))' 2>/dev/null)" != "$ECQX_ROOT" ]; then
   "$ECQX_VENV/bin/python" -m pip install -q --no-deps -e "$ECQX_ROOT" 2>&1 | grep -v '^WARNING: Location' || true
 fi
 export PATH="$ECQX_VENV/bin:$PATH"
