@@ -40,6 +40,9 @@ class MfccParams:
         return asdict(self)
 
 
+DEFAULT_MFCC = MfccParams()
+
+
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
     return 2595.0 * np.log10(1.0 + f / 700.0)
 
@@ -69,7 +72,7 @@ def dct_matrix(p: MfccParams) -> np.ndarray:
     return m
 
 
-def mfcc(clips: np.ndarray, p: MfccParams = MfccParams()) -> np.ndarray:
+def mfcc(clips: np.ndarray, p: MfccParams = DEFAULT_MFCC) -> np.ndarray:
     """MFCCs of a batch of clips (N, clip_samples) -> (N, frames * n_mfcc) float32."""
     clips = np.asarray(clips, dtype=np.float64)
     if clips.ndim == 1:

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav
-from ecqx.data.features import MfccParams, mfcc
+from ecqx.data.features import DEFAULT_MFCC, MfccParams, mfcc
 from ecqx.data.synth import CORE_WORDS
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
@@ -66,8 +66,7 @@ def list_files(root: Path) -> dict[str, list[tuple[str, int]]]:
     """split -> [(relative path, label index)] with the unknown words subsampled to 10%."""
     check_layout(root)
     lists = {
-        s: set((root / f"{s}_list.txt").read_text().split())
-        for s in ("validation", "testing")
+        s: set((root / f"{s}_list.txt").read_text().split()) for s in ("validation", "testing")
     }
     for s, names in lists.items():
         stray = [n for n in names if not (root / n).is_file()]
@@ -144,7 +143,7 @@ class GSCData:
     def __init__(
         self,
         root: Path,
-        params: MfccParams = MfccParams(),
+        params: MfccParams = DEFAULT_MFCC,
         cache_dir: Path | None = None,
         progress: bool = True,
     ) -> None:

@@ -29,15 +29,43 @@ from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav_bytes, write_wav
 
 CORE_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 AUX_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-    "bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
-    "backward", "forward", "follow", "learn", "visual",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "bed",
+    "bird",
+    "cat",
+    "dog",
+    "happy",
+    "house",
+    "marvin",
+    "sheila",
+    "tree",
+    "wow",
+    "backward",
+    "forward",
+    "follow",
+    "learn",
+    "visual",
 )
 GSC_WORDS = CORE_WORDS + AUX_WORDS
 
 ESPEAK_ACCENTS = (
-    "en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
-    "en-029", "en-us-nyc",
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-gbclan",
+    "en-gb-x-rp",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us-nyc",
 )
 # Variants that sound like robots or effects rather than speakers.
 _EXCLUDED_VARIANTS = re.compile(r"robo|robot|demonic|whisper|croak|tweaky| ", re.IGNORECASE)
@@ -111,10 +139,21 @@ def synthesize(speaker: Speaker, word: str) -> np.ndarray:
     else:
         with tempfile.NamedTemporaryFile(suffix=".wav") as f:
             subprocess.run(
-                ["flite", "-voice", speaker.voice, "-t", word, "-o", f.name,
-                 "--setf", f"duration_stretch={speaker.speed}",
-                 "--setf", f"int_f0_target_mean={speaker.pitch}"],
-                capture_output=True, check=True,
+                [
+                    "flite",
+                    "-voice",
+                    speaker.voice,
+                    "-t",
+                    word,
+                    "-o",
+                    f.name,
+                    "--setf",
+                    f"duration_stretch={speaker.speed}",
+                    "--setf",
+                    f"int_f0_target_mean={speaker.pitch}",
+                ],
+                capture_output=True,
+                check=True,
             )
             data = Path(f.name).read_bytes()
     x, rate = read_wav_bytes(data)
@@ -192,8 +231,10 @@ def split_speakers(speakers: list[Speaker], seed: int) -> dict[str, str]:
     ids = sorted(s.id for s in speakers)
     np.random.default_rng(seed).shuffle(ids)
     k = max(1, round(0.1 * len(ids)))
-    return {i: ("testing" if j < k else "validation" if j < 2 * k else "training")
-            for j, i in enumerate(ids)}
+    return {
+        i: ("testing" if j < k else "validation" if j < 2 * k else "training")
+        for j, i in enumerate(ids)
+    }
 
 
 def generate(
