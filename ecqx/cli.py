@@ -108,6 +108,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ecqx.export.pipeline import TARGETS, export, summary_table
+
+    out = Path(args.out) if args.out else Path(args.model) / "export"
+    if args.target == "cortex-m":
+        from ecqx.codegen.firmware_build import export_cortex_m
+
+        return export_cortex_m(Path(args.model), out, board=args.board, data=args.data,
+                               weights=args.weights)  # fmt: skip
+    targets = list(TARGETS) if args.target == "all" else [args.target]
+    report = export(Path(args.model), out, targets, data=args.data, weights=args.weights)
+    print(summary_table(report))
+    print(f"report: {out / 'export_report.json'}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ecqx.bench import run
 
@@ -196,6 +212,42 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_options(tr)
     tr.set_defaults(func=cmd_train)
 
+    ex = sub.add_parser(
+        "export",
+        help="integer model + ONNX / TFLite / C / NNC exports, or the Cortex-M firmware",
+        description="Build the integer model (int8 activations calibrated on training data, "
+        "int32 accumulators, fixed-point requantization) from a trained checkpoint, prove its "
+        "accumulators cannot overflow, and write the requested formats into --out, each "
+        "checked against the integer reference engine on the test split. --target cortex-m "
+        "renders the C kernel into the PlatformIO firmware and builds it.",
+    )
+    ex.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
+    ex.add_argument(
+        "--target",
+        choices=("all", "onnx", "tflite", "c", "nnr", "cortex-m"),
+        default="all",
+        help="what to export (default all: onnx, tflite, c, nnr)",
+    )
+    ex.add_argument("--out", default=None, help="output folder (default MODEL/export)")
+    ex.add_argument(
+        "--data", default=None, help="dataset for calibration and checks (default: the one "
+        "the model was trained on)"
+    )  # fmt: skip
+    ex.add_argument(
+        "--weights",
+        choices=("auto", "sparse", "dense"),
+        default="auto",
+        help="C weight encoding per layer: centroid-grouped CSR, dense packed, or the smaller "
+        "(default auto)",
+    )
+    ex.add_argument(
+        "--board",
+        default="mps2-an386",
+        help="cortex-m target board (PlatformIO environment; default mps2-an386, an emulated "
+        "Cortex-M4F)",
+    )
+    ex.set_defaults(func=cmd_export)
+
     from ecqx.bench import add_arguments as bench_arguments
 
     bench = sub.add_parser(
@@ -232,10 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ecqx.data.audio import DataError
+    from ecqx.integer.model import IntegerModelError
 
     try:
         return args.func(args)
-    except (DataError, ValueError, FileNotFoundError) as e:
+    except (DataError, IntegerModelError, ValueError, FileNotFoundError) as e:
         print(f"ecqx: error: {e}", file=sys.stderr)
         return 2
 

@@ -48,7 +48,10 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   echo "[setup] installing the pinned Python stack (first time: several minutes, torch is large)"
   "$ECQX_VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   "$ECQX_VENV/bin/python" -m pip install -q -e "$ECQX_ROOT[dev]" 2>&1 | grep -v '^WARNING: Location' || true
-  "$ECQX_VENV/bin/python" -c "import ecqx, torch, zennit" # fail loudly if the install did not work
+  # nncodec's metadata pins numpy<2; its code runs with numpy 2 (its runtime deps are in
+  # pyproject.toml), so install it alone, compiled from source (~1.5 min).
+  "$ECQX_VENV/bin/python" -m pip install -q --no-deps nncodec==2.1.3 2>&1 | grep -v -e '^WARNING: Location' -e 'requires numpy<2' || true
+  "$ECQX_VENV/bin/python" -c "import ecqx, torch, zennit, nncodec.nnc, ai_edge_litert, tflite_micro" # fail loudly if the install did not work
   echo "$stamp" >"$stamp_file"
 fi
 # The venv may have been set up from another checkout: point the editable install here.

@@ -1,0 +1,123 @@
+"""Reading an ``ecqx train`` checkpoint for export, with errors that say what to do."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
+
+CHECKPOINT_FORMAT = "ecqx-checkpoint"
+
+
+@dataclass
+class QuantizedLayer:
+    """One quantized layer as trained: integer codes on a uniform grid plus a float bias."""
+
+    name: str
+    kind: str  # "linear"
+    codes: np.ndarray  # int8 [out, in]
+    step: float
+    bits: int
+    bias: np.ndarray  # float32 [out]
+
+
+@dataclass
+class TrainedModel:
+    layers: list[QuantizedLayer]
+    relu_after: list[bool]
+    labels: list[str]
+    input_mean: np.ndarray
+    input_std: np.ndarray
+    meta: dict
+
+
+def model_file(model: Path) -> Path:
+    """``--model`` may name the training folder or the checkpoint inside it."""
+    model = Path(model)
+    path = model / "model.pt" if model.is_dir() else model
+    if not path.is_file():
+        raise IntegerModelError(
+            f"{path}: no checkpoint here; pass the --out folder of `ecqx train` as --model"
+        )
+    return path
+
+
+def load_checkpoint(model: Path) -> dict:
+    path = model_file(model)
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as e:
+        raise IntegerModelError(
+            f"{path}: cannot read the checkpoint ({type(e).__name__}: {e}); it is truncated or "
+            "corrupt: re-run `ecqx train` into that folder"
+        ) from e
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise IntegerModelError(f"{path}: not an ecqx checkpoint (written by `ecqx train`)")
+    return ck
+
+
+def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
+    """The quantized layers of a checkpoint, in forward order, checked for exportability."""
+    q = ck.get("quantizer")
+    if not q or not q.get("layers"):
+        raise IntegerModelError(
+            f"{source}: the model is not quantized (no quantizer state); train it with "
+            "`ecqx train` (ECQ/ECQx) before exporting"
+        )
+    state = ck["model"]
+    arch = ck.get("architecture", {}).get("name")
+    if arch != "mlp_gsc":
+        raise IntegerModelError(
+            f"{source}: architecture {arch!r} is not supported by the exporter; supported: "
+            "stacks of Linear layers with ReLU (mlp_gsc)"
+        )
+    names = list(q["layers"])
+    layers = []
+    for name in names:
+        d = q["layers"][name]
+        w = state.get(f"{name}.weight")
+        if w is None or w.ndim != 2:
+            kind = "missing" if w is None else f"{w.ndim}-D weight"
+            raise IntegerModelError(
+                f"{source}: layer {name} ({kind}) is not a fully-connected layer; only Linear "
+                "layers can be exported to the integer model so far"
+            )
+        bits = int(d["grid"]["bits"])
+        if not MIN_BITS <= bits <= MAX_BITS:
+            raise IntegerModelError(
+                f"{source}: layer {name} has {bits}-bit weights; supported {MIN_BITS}..{MAX_BITS}"
+            )
+        codes = d["codes"].numpy().astype(np.int8)
+        step = float(d["grid"]["step"])
+        if not np.array_equal(codes.astype(np.float32) * np.float32(step), w.numpy()):
+            raise IntegerModelError(
+                f"{source}: layer {name}'s weights are not the quantizer's codes * step; the "
+                "checkpoint is inconsistent, re-train it"
+            )
+        bias = state.get(f"{name}.bias")
+        layers.append(
+            QuantizedLayer(
+                name=name,
+                kind="linear",
+                codes=codes,
+                step=step,
+                bits=bits,
+                bias=np.zeros(w.shape[0], np.float32) if bias is None else bias.numpy(),
+            )
+        )
+    norm = ck["input_norm"]
+    return TrainedModel(
+        layers=layers,
+        # mlp_gsc: ReLU after every Linear but the last
+        relu_after=[True] * (len(layers) - 1) + [False],
+        labels=list(ck["labels"]),
+        input_mean=np.asarray(norm["mean"], np.float32),
+        input_std=np.asarray(norm["std"], np.float32),
+        meta={"mfcc": ck.get("mfcc"), "config": ck.get("config"), "source": source},
+    )

@@ -1,0 +1,127 @@
+"""IntegerModel -> one C header of ``static const`` arrays (flash on a microcontroller).
+
+Per layer the weights are either centroid-grouped CSR ("sparse") or dense packed ("dense"),
+see ``sparse_format``; ``choose`` picks the smaller unless forced. Biases are int32, the
+requantization a multiplier/shift pair. ``layer_sizes`` reports every encoding's bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from ecqx import __version__
+from ecqx.export.sparse_format import encode_cgcsr, pack_dense, storage_bits
+from ecqx.integer.model import IntegerModel, IntLayer
+
+FORMATS = ("auto", "sparse", "dense")
+HEADER = "ecqx_model_data.h"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def c_array(values: np.ndarray, per_line: int = 16) -> str:
+    vals = [str(int(v)) for v in np.asarray(values).flatten()]
+    lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
+    return ",\n".join("    " + ln for ln in lines)
+
+
+def layer_sizes(ly: IntLayer) -> dict[str, int]:
+    """Weight bytes of every encoding (bias and requantization constants excluded)."""
+    return {
+        "sparse": encode_cgcsr(ly.codes).nbytes,
+        "dense_packed": int(pack_dense(ly.codes, ly.bits).nbytes),
+        "dense_int8": int(ly.codes.size),
+    }
+
+
+def choose(ly: IntLayer, fmt: str = "auto") -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"weight format must be one of {FORMATS}, got {fmt!r}")
+    if fmt != "auto":
+        return fmt
+    s = layer_sizes(ly)
+    return "sparse" if s["sparse"] < s["dense_packed"] else "dense"
+
+
+def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
+    ctx = {
+        "index": i,
+        "name": ly.name,
+        "rows": ly.shape[0],
+        "cols": ly.shape[1],
+        "bits": ly.bits,
+        "sparsity": ly.sparsity,
+        "multiplier": ly.multiplier,
+        "shift": ly.shift,
+        "out_min": ly.out_min,
+        "bias": c_array(ly.bias, 8),
+        "format": fmt,
+    }
+    if fmt == "sparse":
+        enc = encode_cgcsr(ly.codes)
+        ctx |= {
+            "group_codes": enc.codes,
+            "count_type": "uint8_t" if enc.counts.dtype == np.uint8 else "uint16_t",
+            "n_counts": enc.counts.size,
+            "counts": c_array(enc.counts, 24),
+            "n_deltas": enc.deltas.size,
+            "deltas": c_array(enc.deltas, 24),
+            "weight_bytes": enc.nbytes,
+        }
+    else:
+        packed = pack_dense(ly.codes, ly.bits)
+        ctx |= {
+            "storage_bits": storage_bits(ly.bits),
+            "n_weights": packed.size,
+            "weights": c_array(packed, 24),
+            "weight_bytes": int(packed.nbytes),
+        }
+    return ctx
+
+
+def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str, list[dict]]:
+    """The header text and the per-layer contexts (format, bytes) it was made from."""
+    model.validate()
+    if isinstance(formats, str):
+        formats = [formats] * len(model.layers)
+    layers = [
+        layer_context(i, ly, choose(ly, f))
+        for i, (ly, f) in enumerate(zip(model.layers, formats, strict=True))
+    ]
+    text = (
+        _env()
+        .get_template(HEADER + ".j2")
+        .render(
+            version=__version__,
+            identity=model.identity(),
+            in_features=model.in_features,
+            num_classes=model.num_classes,
+            max_width=max([model.in_features] + [ly.shape[0] for ly in model.layers]),
+            rounding=model.rounding,
+            input_scale=model.input_scale,
+            output_scale=model.output_scale,
+            labels=",\n".join('    "' + label.replace('"', "") + '"' for label in model.labels),
+            layers=layers,
+        )
+    )
+    return text, layers
+
+
+def export(model: IntegerModel, out_dir: Path, formats: list[str] | str = "auto") -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text, _ = render(model, formats)
+    path = out_dir / HEADER
+    path.write_text(text)
+    return path

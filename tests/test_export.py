@@ -1,0 +1,123 @@
+"""Every exporter round-trips a small model and is checked against the reference engine."""
+
+import dataclasses
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+from conftest import random_integer_model
+
+from ecqx.cli import main
+from ecqx.export import c_headers, nnr, onnx_qdq, tflite_fc
+from ecqx.export.sparse_format import (
+    decode_cgcsr,
+    encode_cgcsr,
+    pack_dense,
+    storage_bits,
+    unpack_dense,
+)
+from ecqx.integer import engine
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5])
+def test_sparse_and_packed_encodings_round_trip(bits):
+    rng = np.random.default_rng(bits)
+    hi = 2 ** (bits - 1) - 1
+    codes = rng.integers(-hi, hi + 1, size=(9, 700)).astype(np.int8)
+    codes[rng.random(codes.shape) < 0.97] = 0  # long gaps: exercises the escape byte
+    codes[0] = 0
+    codes[1, 0] = hi
+    enc = encode_cgcsr(codes)
+    assert (enc.deltas == 0).any()
+    assert np.array_equal(decode_cgcsr(enc, codes.shape), codes)
+    packed = pack_dense(codes, bits)
+    assert packed.size == -(-codes.size * storage_bits(bits) // 8)
+    assert np.array_equal(unpack_dense(packed, bits, codes.shape), codes)
+
+
+@pytest.mark.parametrize("bits", [2, 4, 5])
+def test_onnx_qdq_is_bit_exact_at_every_optimization_level(tmp_path, bits):
+    model, feats = random_integer_model(seed=10 + bits, bits=bits)
+    path = onnx_qdq.export(model, tmp_path / "m.onnx")
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    inits = {t.name: t.data_type for t in m.graph.initializer}
+    want = onnx.TensorProto.INT4 if bits <= 4 else onnx.TensorProto.INT8
+    assert inits["l0_w"] == want and inits["l0_b"] == onnx.TensorProto.INT32
+    ref = engine.run(model, model.quantize_input(feats))
+    for level in onnx_qdq.LEVELS:
+        assert np.array_equal(onnx_qdq.run(path, feats, level), ref), level
+
+
+def test_tflite_in_litert_and_tflm(tmp_path):
+    model, feats = random_integer_model(seed=21, widths=(41, 32, 24, 6))
+    x = model.quantize_input(feats)
+    ref = engine.run(model, x)
+    ref_double = engine.run(dataclasses.replace(model, rounding="double"), x)
+    path = tflite_fc.export(model, tmp_path / "m.tflite")
+    assert path.read_bytes()[4:8] == b"TFL3"
+    # TFLM's reference kernels round twice (gemmlowp): bit-exact with the double mode.
+    assert np.array_equal(tflite_fc.run_tflm(path, x), ref_double)
+    # LiteRT runs int8 filters with single rounding: bit-exact with the default mode.
+    wide = dataclasses.replace(
+        model, layers=[dataclasses.replace(ly, bits=5) for ly in model.layers]
+    )
+    path8 = tflite_fc.export(wide, tmp_path / "m8.tflite")
+    assert np.array_equal(tflite_fc.run_litert(path8, x), ref)
+    # LiteRT's INT4 filters mix both roundings by layer shape: one LSB at most.
+    got4 = tflite_fc.run_litert(path, x)
+    assert np.abs(got4.astype(int) - ref).max() <= 2
+    assert (got4.argmax(1) == ref.argmax(1)).mean() >= 0.9
+
+
+def test_nnc_bitstream_round_trips_exactly(tmp_path):
+    model, _ = random_integer_model(seed=30, widths=(64, 64, 10), sparsity=0.8)
+    info = nnr.export(model, tmp_path / "m.nnc")
+    back = nnr.decode((tmp_path / "m.nnc").read_bytes())
+    for i, ly in enumerate(model.layers):
+        assert np.array_equal(back[f"l{i}.weight"], ly.codes.astype(np.int32))
+        assert np.array_equal(back[f"l{i}.bias"], ly.bias)
+    assert info["compression_ratio"] > 4  # 4-bit and 80% sparse: far below float32
+
+
+@pytest.mark.parametrize("fmt", ["sparse", "dense"])
+def test_c_header_compiles_warning_free(tmp_path, fmt):
+    model, _ = random_integer_model(seed=40)
+    path = c_headers.export(model, tmp_path, fmt)
+    src = tmp_path / "use.c"
+    src.write_text(
+        '#include "ecqx_model_data.h"\n'
+        "int main(void) { return (int)ecqx_l0_bias[0] + ECQX_NUM_CLASSES"
+        " + (int)ecqx_labels[0][0]; }\n"
+    )
+    for cc in ("gcc", "arm-none-eabi-gcc"):
+        assert shutil.which(cc), f"{cc} missing: run through scripts/test.sh"
+        flags = ["-Wall", "-Wextra", "-Werror", "-std=c99", "-c", "-o", str(tmp_path / "u.o")]
+        proc = subprocess.run([cc, *flags, "-I", str(tmp_path), str(src)], capture_output=True)
+        assert proc.returncode == 0, proc.stderr.decode()
+    text = path.read_text()
+    assert model.identity() in text and ("_deltas" in text) == (fmt == "sparse")
+
+
+def test_export_command_on_a_trained_model(tiny_trained, tmp_path, capsys):
+    out = tmp_path / "export"
+    assert main(["export", "--model", str(tiny_trained), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "bit-exact with the integer reference" in printed
+    report = json.loads((out / "export_report.json").read_text())
+    for key in ("integer_model", "onnx", "tflite", "c_header", "nnc"):
+        assert (out / report["files"][key].split("/")[-1]).is_file(), key
+    assert report["agreement"]["onnxruntime_all"]["outputs_equal"] == 1.0
+    assert report["agreement"]["litert_int8_weights"]["outputs_equal"] == 1.0
+    assert report["agreement"]["tflm_vs_double_rounding"]["outputs_equal"] == 1.0
+    assert report["agreement"]["pytorch_fake_quant_predictions"] >= 0.999
+    assert report["nnc"]["compression_ratio"] > 1
+
+
+def test_export_of_a_corrupt_checkpoint_fails_cleanly(tmp_path, capsys):
+    (tmp_path / "model.pt").write_bytes(b"\x00" * 100)
+    assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "corrupt" in capsys.readouterr().err
