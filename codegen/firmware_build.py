@@ -1,0 +1,147 @@
+"""Render the generated kernel into (a copy of) the PlatformIO firmware project and build it
+offline: a project-local PlatformIO core with the Debian arm-none-eabi toolchain and a local
+tool-scons registered as packages, so `pio run -e <emulated board>` never needs the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ecqx.codegen.render import render
+
+FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
+EMULATED_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an385")
+TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
+         "nm", "ranlib", "strip")  # fmt: skip
+SCONS_VERSION = "4.41101.0"  # PlatformIO's encoding of scons 4.11.1
+
+
+class FirmwareError(RuntimeError):
+    """The firmware could not be prepared or built; the message has the build log's tail."""
+
+
+def copy_project(dest: Path, src: Path = FIRMWARE) -> Path:
+    """A clean copy of the firmware project (no build outputs, no generated sources)."""
+    dest = Path(dest)
+    ignore = shutil.ignore_patterns(".pio", ".pio-core", "generated")
+    shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
+    return dest
+
+
+def prepare_core(project: Path) -> Path:
+    """Populate ``project/.pio-core`` with the local toolchain and tool-scons packages."""
+    core = Path(project) / ".pio-core"
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        raise FirmwareError(
+            "arm-none-eabi-gcc not found: install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+            "(scripts/setup.sh does it)"
+        )
+    tc = core / "toolchain-local"
+    (tc / "bin").mkdir(parents=True, exist_ok=True)
+    for tool in TOOLS:
+        target = shutil.which(f"arm-none-eabi-{tool}")
+        link = tc / "bin" / f"arm-none-eabi-{tool}"
+        if target and not link.exists():
+            link.symlink_to(target)
+    (tc / "package.json").write_text(
+        json.dumps({"name": "toolchain-gccarmnoneeabi", "version": "1.120201.0",
+                    "description": "Debian's arm-none-eabi-gcc, linked"})  # fmt: skip
+    )
+    scons = core / "tool-scons-local"
+    scons.mkdir(parents=True, exist_ok=True)
+    (scons / "package.json").write_text(
+        json.dumps({"name": "tool-scons", "version": SCONS_VERSION, "description": "SCons"})
+    )
+    (scons / "scons.py").write_text(
+        "import sys\nimport SCons.Script\n\nsys.exit(SCons.Script.main())\n"
+    )
+    pkgs = core / "packages"
+    pkgs.mkdir(parents=True, exist_ok=True)
+    spec = {"owner": "platformio", "name": "tool-scons", "uri": f"symlink://{scons}"}
+    (pkgs / "tool-scons.pio-link").write_text(json.dumps({"cwd": str(pkgs), "spec": spec}))
+    return core
+
+
+def pio_env() -> dict:
+    env = dict(os.environ)
+    env.update(
+        PLATFORMIO_SETTING_ENABLE_TELEMETRY="No",
+        PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650",
+        PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD="0",
+        PLATFORMIO_NO_ANSI="true",
+    )
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def pio(project: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "platformio", *args, "-d", str(project)]
+    return subprocess.run(cmd, env=pio_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def build(project: Path, board: str = "mps2-an386") -> Path:
+    """``pio run -e board``; returns the ELF."""
+    if board not in EMULATED_BOARDS:
+        raise FirmwareError(
+            f"board {board!r} is not an emulated board ({', '.join(EMULATED_BOARDS)}); real "
+            "boards build with `pio run -e nano33ble` (internet needed for their platform)"
+        )
+    prepare_core(project)
+    proc = pio(project, "run", "-e", board)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise FirmwareError(f"firmware build for {board} failed:\n{tail}")
+    return Path(project) / ".pio" / "build" / board / "firmware.elf"
+
+
+def section_sizes(elf: Path) -> dict:
+    """Flash and RAM use from arm-none-eabi-size -A (bytes per section, and the totals)."""
+    out = subprocess.run(
+        ["arm-none-eabi-size", "-A", "-d", str(elf)], capture_output=True, text=True, check=True
+    ).stdout
+    sections = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0].startswith(".") and parts[1].isdigit():
+            sections[parts[0]] = int(parts[1])
+    flash = sum(sections.get(s, 0) for s in (".text", ".ARM.exidx", ".data"))
+    ram = sum(sections.get(s, 0) for s in (".data", ".bss"))
+    return {"sections": sections, "flash": flash, "ram": ram}
+
+
+def export_cortex_m(
+    model_dir: Path, out: Path, board: str = "mps2-an386", data: Path | None = None,
+    weights: str = "auto",
+) -> int:  # fmt: skip
+    """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
+    kernel, offline build, size table."""
+    from ecqx.export.pipeline import INTEGER_MODEL, build_integer
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _, _, im = build_integer(model_dir, data)
+    im.save(out / INTEGER_MODEL)
+    project = copy_project(out / "firmware")
+    summary = render(im, project / "src" / "generated", weights)
+    print(f"rendered kernel for model {im.identity()} into {project / 'src' / 'generated'}")
+    elf = build(project, board)
+    sizes = section_sizes(elf)
+    summary |= {"board": board, "elf": str(elf), "sizes": sizes}
+    (out / "firmware_report.json").write_text(json.dumps(summary, indent=1))
+    print(f"{'layer':>5s} {'shape':>9s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
+    for ly in summary["layers"]:
+        print(
+            f"{ly['index']:5d} {ly['rows']}x{ly['cols']:<5d} {ly['bits']:4d} {ly['format']:>6s} "
+            f"{ly['weight_bytes']:8d}"
+        )
+    print("section sizes (arm-none-eabi-size):")
+    for name, size in sizes["sections"].items():
+        print(f"  {name:12s} {size:8d}")
+    print(f"flash {sizes['flash']} bytes, RAM {sizes['ram']} bytes; ELF {elf}")
+    print(f"flash/run: pio run -d {project} -e {board} -t upload")
+    return 0

@@ -1,0 +1,19 @@
+/* Host harness for the generated kernel: reads N * ECQX_MODEL_IN int8 inputs from stdin,
+ * writes N * ECQX_MODEL_OUT int8 logits to stdout. Used by the bit-exactness tests. */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ecqx_model.h"
+
+int main(void)
+{
+    static int8_t input[ECQX_MODEL_IN];
+    static int8_t logits[ECQX_MODEL_OUT];
+    while (fread(input, 1, sizeof input, stdin) == sizeof input) {
+        ecqx_model_infer(input, logits);
+        if (fwrite(logits, 1, sizeof logits, stdout) != sizeof logits) {
+            return 1;
+        }
+    }
+    return ferror(stdin) ? 1 : 0;
+}

@@ -1,0 +1,38 @@
+/* Fixed-point requantization of an int32 accumulator to int8, bit-exact with ecqx's
+ * integer reference engine (ecqx/integer/requant.py). The real multiplier is
+ * multiplier * 2^(shift - 31), multiplier in [2^30, 2^31).
+ * ECQX_SINGLE_ROUNDING (from the model header) selects the rounding:
+ *   1: one rounding, half toward +inf (TFLITE_SINGLE_ROUNDING / CMSIS_NN_USE_SINGLE_ROUNDING);
+ *   0: gemmlowp's two roundings, each half away from zero (TFLite's default).
+ * Right shifts of negative values rely on arithmetic shifting, which gcc guarantees. */
+#ifndef ECQX_REQUANT_H
+#define ECQX_REQUANT_H
+
+#include <stdint.h>
+
+static inline int8_t ecqx_clamp_i8(int32_t v, int32_t lo)
+{
+    return (int8_t)(v < lo ? lo : (v > 127 ? 127 : v));
+}
+
+static inline int8_t ecqx_requantize(int32_t acc, int32_t multiplier, int32_t shift,
+                                     int32_t out_min)
+{
+#if ECQX_SINGLE_ROUNDING
+    const int32_t total = 31 - shift;
+    const int64_t v = ((int64_t)acc * multiplier + ((int64_t)1 << (total - 1))) >> total;
+    return ecqx_clamp_i8((int32_t)(v < -256 ? -256 : (v > 256 ? 256 : v)), out_min);
+#else
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int64_t ab = (int64_t)(acc * (1 << left)) * multiplier;
+    const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    const int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t rem = high & mask;
+    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    return ecqx_clamp_i8((high >> right) + (rem > threshold ? 1 : 0), out_min);
+#endif
+}
+
+#endif /* ECQX_REQUANT_H */

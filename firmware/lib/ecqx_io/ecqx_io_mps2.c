@@ -1,0 +1,83 @@
+/* ARM MPS2/MPS3 FPGA boards as QEMU emulates them (mps2-an386 Cortex-M4F, mps2-an500
+ * Cortex-M7): CMSDK UART0, received by interrupt into a ring buffer while the core
+ * sleeps in WFI (busy-polling the emulated UART stalls the first exchange). */
+#if defined(ECQX_BOARD_MPS2)
+
+#include <stdint.h>
+
+#include "ecqx_io.h"
+
+#define UART0_BASE 0x40004000u
+#define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00u))
+#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04u))
+#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08u))
+#define UART_INTCLEAR (*(volatile uint32_t *)(UART0_BASE + 0x0Cu))
+#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
+#define UART_STATE_TXFULL 0x1u
+#define UART_STATE_RXFULL 0x2u
+#define UART_CTRL_TX_EN 0x1u
+#define UART_CTRL_RX_EN 0x2u
+#define UART_CTRL_RX_IRQ 0x8u
+#define UART0_RX_IRQn 0u
+#define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
+
+#define RX_SIZE 2048u /* power of two; > one INFER frame */
+static volatile uint8_t rx_buf[RX_SIZE];
+static volatile uint32_t rx_head;
+static uint32_t rx_tail;
+
+void ecqx_uart0_rx_handler(void)
+{
+    while (UART_STATE & UART_STATE_RXFULL) {
+        const uint8_t b = (uint8_t)UART_DATA;
+        const uint32_t next = (rx_head + 1u) & (RX_SIZE - 1u);
+        if (next != rx_tail) { /* on overflow drop the byte; the CRC reports it */
+            rx_buf[rx_head] = b;
+            rx_head = next;
+        }
+    }
+    UART_INTCLEAR = 0x2u;
+}
+
+void ecqx_io_init(void)
+{
+    UART_BAUDDIV = 16u;
+    UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ;
+    NVIC_ISER0 = 1u << UART0_RX_IRQn;
+}
+
+uint8_t ecqx_io_read_byte(void)
+{
+    for (;;) {
+        __asm__ volatile("cpsid i" ::: "memory");
+        if (rx_tail != rx_head) {
+            const uint8_t b = rx_buf[rx_tail];
+            rx_tail = (rx_tail + 1u) & (RX_SIZE - 1u);
+            __asm__ volatile("cpsie i" ::: "memory");
+            return b;
+        }
+        /* WFI with interrupts masked still wakes on a pending interrupt: no lost wake-up. */
+        __asm__ volatile("wfi\n\tcpsie i" ::: "memory");
+    }
+}
+
+void ecqx_io_write(const uint8_t *data, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        while (UART_STATE & UART_STATE_TXFULL) {
+        }
+        UART_DATA = data[i];
+    }
+}
+
+uint32_t ecqx_io_cycles(void)
+{
+    return 0u; /* QEMU implements no DWT cycle counter; count instructions with the plugin */
+}
+
+const char *ecqx_io_board(void)
+{
+    return ECQX_BOARD_NAME;
+}
+
+#endif /* ECQX_BOARD_MPS2 */

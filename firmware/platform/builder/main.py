@@ -1,0 +1,56 @@
+# SCons build script of the offline emulated-board platform: compile and link bare metal
+# with the board's CPU flags and linker script; `-t upload` starts the emulator.
+import os
+
+from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment
+
+env = DefaultEnvironment()
+board = env.BoardConfig()
+cpu_flags = board.get("build.cpu_flags")
+ldscripts = os.path.join(env.PioPlatform().get_dir(), "ldscripts")
+
+env.Replace(
+    AR="arm-none-eabi-gcc-ar",
+    AS="arm-none-eabi-as",
+    CC="arm-none-eabi-gcc",
+    CXX="arm-none-eabi-g++",
+    OBJCOPY="arm-none-eabi-objcopy",
+    RANLIB="arm-none-eabi-gcc-ranlib",
+    SIZETOOL="arm-none-eabi-size",
+    PROGNAME="firmware",
+    PROGSUFFIX=".elf",
+    UPLOADCMD="qemu-system-arm -machine %s -display none -monitor none -serial stdio "
+    "-semihosting-config enable=on,target=native -kernel $SOURCE"
+    % board.get("build.qemu_machine"),
+)
+env.Append(
+    ASFLAGS=cpu_flags,
+    CCFLAGS=cpu_flags + ["-ffunction-sections", "-fdata-sections", "-Os"],
+    CFLAGS=["-std=c99"],
+    CPPDEFINES=["ECQX_BARE_METAL", "ECQX_BOARD_MPS2", ("ECQX_BOARD_NAME", '\\"%s\\"' % board.id)],
+    LINKFLAGS=cpu_flags
+    + [
+        "--specs=nano.specs",
+        "--specs=nosys.specs",
+        "-nostartfiles",
+        "-Wl,--gc-sections",
+    ],
+    # PlatformIO adds -T<board's build.ldscript> itself; it must find it here.
+    LIBPATH=[ldscripts],
+    BUILDERS=dict(
+        ElfToBin=Builder(
+            action=env.VerboseAction(
+                "$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"
+            ),
+            suffix=".bin",
+        )
+    ),
+)
+
+elf = env.BuildProgram()
+binary = env.ElfToBin(os.path.join("$BUILD_DIR", "${PROGNAME}"), elf)
+size = env.Alias("size", elf, env.VerboseAction("$SIZETOOL -A -d $SOURCES", "Section sizes"))
+upload = env.Alias("upload", elf, env.VerboseAction("$UPLOADCMD", "Starting the emulator"))
+AlwaysBuild(size)
+AlwaysBuild(upload)
+Default([binary, size])

@@ -1,0 +1,118 @@
+/* ecqx device application: answers the HIL protocol (lib/ecqx_proto) by running the
+ * generated integer kernel (src/generated, written by `ecqx export --target cortex-m`). */
+#include <stdint.h>
+
+#include "ecqx_io.h"
+#include "ecqx_model.h"
+#include "ecqx_proto.h"
+
+void ecqx_app_init(void);
+void ecqx_app_step(void);
+
+static ecqx_parser_t parser;
+static uint8_t tx[ECQX_MODEL_OUT + 64u];
+
+/* The emulator's instruction counter measures between the first instructions of these two
+ * functions; they must stay real calls. */
+__attribute__((noinline)) void ecqx_marker_begin(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void ecqx_marker_end(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+static void send(uint8_t type, const uint8_t *payload, uint16_t length)
+{
+    const uint32_t n = ecqx_frame_encode(type, payload, length, tx, sizeof tx);
+    ecqx_io_write(tx, n);
+}
+
+static void send_info(uint8_t type)
+{
+    uint8_t p[48];
+    uint16_t n = 0;
+    const char *id = ecqx_model_id();
+    const char *board = ecqx_io_board();
+    p[n++] = ECQX_PROTO_VERSION;
+    for (int i = 0; i < 16; i++) {
+        p[n++] = (uint8_t)id[i];
+    }
+    p[n++] = (uint8_t)(ECQX_MODEL_IN & 0xFF);
+    p[n++] = (uint8_t)(ECQX_MODEL_IN >> 8);
+    p[n++] = (uint8_t)ECQX_MODEL_OUT;
+    p[n++] = 0;
+    while (*board && n < sizeof p) {
+        p[n++] = (uint8_t)*board++;
+    }
+    send(type, p, n);
+}
+
+static void send_error(uint8_t code)
+{
+    send(ECQX_MSG_ERROR, &code, 1);
+}
+
+static void infer(const ecqx_parser_t *req)
+{
+    static int8_t logits[ECQX_MODEL_OUT];
+    uint8_t p[ECQX_MODEL_OUT + 5];
+    if (req->length != ECQX_MODEL_IN) {
+        send_error(ECQX_ERR_LENGTH);
+        return;
+    }
+    ecqx_marker_begin();
+    const uint32_t c0 = ecqx_io_cycles();
+    ecqx_model_infer((const int8_t *)req->payload, logits);
+    const uint32_t cycles = ecqx_io_cycles() - c0;
+    ecqx_marker_end();
+    for (int i = 0; i < ECQX_MODEL_OUT; i++) {
+        p[i] = (uint8_t)logits[i];
+    }
+    p[ECQX_MODEL_OUT] = (uint8_t)ecqx_model_argmax(logits);
+    for (int k = 0; k < 4; k++) {
+        p[ECQX_MODEL_OUT + 1 + k] = (uint8_t)(cycles >> (8 * k));
+    }
+    send(ECQX_MSG_RESULT, p, sizeof p);
+}
+
+void ecqx_app_init(void)
+{
+    ecqx_io_init();
+    ecqx_parser_init(&parser);
+    send_info(ECQX_MSG_BOOT);
+}
+
+/* Wait for one byte and act on it. */
+void ecqx_app_step(void)
+{
+    const uint8_t byte = ecqx_io_read_byte();
+    switch (ecqx_parser_feed(&parser, byte)) {
+    case ECQX_FEED_FRAME:
+        if (parser.type == ECQX_MSG_HELLO) {
+            send_info(ECQX_MSG_INFO);
+        } else if (parser.type == ECQX_MSG_INFER) {
+            infer(&parser);
+        } else {
+            send_error(ECQX_ERR_UNKNOWN_TYPE);
+        }
+        break;
+    case ECQX_FEED_ERROR:
+        send_error(parser.error);
+        break;
+    default:
+        break;
+    }
+}
+
+#if !defined(ARDUINO)
+int main(void)
+{
+    ecqx_app_init();
+    for (;;) {
+        ecqx_app_step();
+    }
+}
+#endif
