@@ -49,8 +49,13 @@ def prepare_core(project: Path) -> Path:
         if target and not link.exists():
             link.symlink_to(target)
     (tc / "package.json").write_text(
-        json.dumps({"name": "toolchain-gccarmnoneeabi", "version": "1.120201.0",
-                    "description": "Debian's arm-none-eabi-gcc, linked"})  # fmt: skip
+        json.dumps(
+            {
+                "name": "toolchain-gccarmnoneeabi",
+                "version": "1.120201.0",
+                "description": "Debian's arm-none-eabi-gcc, linked",
+            }
+        )  # fmt: skip
     )
     scons = core / "tool-scons-local"
     scons.mkdir(parents=True, exist_ok=True)

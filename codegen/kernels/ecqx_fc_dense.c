@@ -61,6 +61,17 @@ static int32_t ecqx_dot_int8(const int8_t *x, const int8_t *w, int32_t n)
     return acc;
 }
 
+/* Two 4-bit weights per byte, low nibble first; n even and w byte-aligned. */
+static int32_t ecqx_dot_int4(const int8_t *x, const uint8_t *w, int32_t n)
+{
+    int32_t acc = 0;
+    for (int32_t i = 0; i < n; i += 2) {
+        const int32_t b = (int8_t)*w++;
+        acc += x[i] * ((int32_t)((uint32_t)b << 28) >> 28) + x[i + 1] * (b >> 4);
+    }
+    return acc;
+}
+
 void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32_t storage_bits,
                    const uint8_t *weights, const int32_t *bias, ecqx_requant_t rq)
 {
@@ -68,6 +79,8 @@ void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32
         int32_t acc = bias[r];
         if (storage_bits == 8) {
             acc += ecqx_dot_int8(x, (const int8_t *)weights + r * cols, cols);
+        } else if (storage_bits == 4 && (cols & 1) == 0) {
+            acc += ecqx_dot_int4(x, weights + r * (cols / 2), cols);
         } else {
             const int32_t base = r * cols;
             for (int32_t c = 0; c < cols; c++) {

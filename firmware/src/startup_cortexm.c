@@ -8,6 +8,7 @@ extern uint32_t __etext, __data_start__, __data_end__, __bss_start__, __bss_end_
 extern uint32_t __StackTop;
 extern int main(void);
 void ecqx_uart0_rx_handler(void);
+void ecqx_systick_handler(void);
 
 static void default_handler(void)
 {
@@ -49,7 +50,7 @@ __attribute__((section(".vectors"), used)) static const vector_t vectors[16 + 32
     default_handler, /* DebugMon */
     0,
     default_handler, /* PendSV */
-    default_handler, /* SysTick */
+    ecqx_systick_handler, /* SysTick */
     ecqx_uart0_rx_handler, /* IRQ 0: UART0 RX */
     default_handler, default_handler, default_handler, default_handler, default_handler,
     default_handler, default_handler, default_handler, default_handler, default_handler,

@@ -1,6 +1,12 @@
-/* ARM MPS2/MPS3 FPGA boards as QEMU emulates them (mps2-an386 Cortex-M4F, mps2-an500
- * Cortex-M7): CMSDK UART0, received by interrupt into a ring buffer while the core
- * sleeps in WFI (busy-polling the emulated UART stalls the first exchange). */
+/* ARM MPS2 FPGA boards as QEMU emulates them (mps2-an385 Cortex-M3, mps2-an386 Cortex-M4F,
+ * mps2-an500 Cortex-M7): CMSDK UART0, received by interrupt into a ring buffer while the
+ * core sleeps in WFI (busy-polling the emulated UART stalls the first exchange).
+ *
+ * QEMU does not wake WFI for an interrupt masked by PRIMASK, so the usual race-free
+ * "cpsid; check; wfi; cpsie" hangs there. Instead the check and WFI run unmasked, and a
+ * 1 ms SysTick, running only while waiting for input, bounds the one race (a byte arriving
+ * between the check and WFI) to a millisecond. SysTick is off during inference, so the
+ * emulator's instruction counts contain no timer interrupts. */
 #if defined(ECQX_BOARD_MPS2)
 
 #include <stdint.h>
@@ -20,6 +26,10 @@
 #define UART_CTRL_RX_IRQ 0x8u
 #define UART0_RX_IRQn 0u
 #define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_ON 0x7u /* enable, interrupt, core clock */
 
 #define RX_SIZE 2048u /* power of two; > one INFER frame */
 static volatile uint8_t rx_buf[RX_SIZE];
@@ -28,6 +38,9 @@ static uint32_t rx_tail;
 
 void ecqx_uart0_rx_handler(void)
 {
+    /* Clear first, then drain: a byte landing after the drain raises a new interrupt,
+     * whereas clearing last could swallow it and stall the UART for good. */
+    UART_INTCLEAR = 0x2u;
     while (UART_STATE & UART_STATE_RXFULL) {
         const uint8_t b = (uint8_t)UART_DATA;
         const uint32_t next = (rx_head + 1u) & (RX_SIZE - 1u);
@@ -36,11 +49,16 @@ void ecqx_uart0_rx_handler(void)
             rx_head = next;
         }
     }
-    UART_INTCLEAR = 0x2u;
+}
+
+void ecqx_systick_handler(void)
+{
+    /* Nothing to do: the interrupt only ends a WFI. */
 }
 
 void ecqx_io_init(void)
 {
+    SYST_RVR = 25000u - 1u; /* 1 ms at the boards' 25 MHz */
     UART_BAUDDIV = 16u;
     UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ;
     NVIC_ISER0 = 1u << UART0_RX_IRQn;
@@ -48,17 +66,17 @@ void ecqx_io_init(void)
 
 uint8_t ecqx_io_read_byte(void)
 {
-    for (;;) {
-        __asm__ volatile("cpsid i" ::: "memory");
-        if (rx_tail != rx_head) {
-            const uint8_t b = rx_buf[rx_tail];
-            rx_tail = (rx_tail + 1u) & (RX_SIZE - 1u);
-            __asm__ volatile("cpsie i" ::: "memory");
-            return b;
+    if (rx_tail == rx_head) {
+        SYST_CVR = 0u;
+        SYST_CSR = SYST_ON;
+        while (rx_tail == rx_head) {
+            __asm__ volatile("wfi" ::: "memory");
         }
-        /* WFI with interrupts masked still wakes on a pending interrupt: no lost wake-up. */
-        __asm__ volatile("wfi\n\tcpsie i" ::: "memory");
+        SYST_CSR = 0u;
     }
+    const uint8_t b = rx_buf[rx_tail];
+    rx_tail = (rx_tail + 1u) & (RX_SIZE - 1u);
+    return b;
 }
 
 void ecqx_io_write(const uint8_t *data, uint32_t n)

@@ -19,15 +19,20 @@ env.Replace(
     SIZETOOL="arm-none-eabi-size",
     PROGNAME="firmware",
     PROGSUFFIX=".elf",
-    UPLOADCMD="qemu-system-arm -machine %s -display none -monitor none -serial stdio "
-    "-semihosting-config enable=on,target=native -kernel $SOURCE"
-    % board.get("build.qemu_machine"),
+    UPLOADCMD="qemu-system-arm -machine "
+    + board.get("build.qemu_machine")
+    + " -display none -monitor none -serial stdio"
+    + " -semihosting-config enable=on,target=native -kernel $SOURCE",
 )
 env.Append(
     ASFLAGS=cpu_flags,
-    CCFLAGS=cpu_flags + ["-ffunction-sections", "-fdata-sections", "-Os"],
+    CCFLAGS=cpu_flags + ["-ffunction-sections", "-fdata-sections", "-O2"],
     CFLAGS=["-std=c99"],
-    CPPDEFINES=["ECQX_BARE_METAL", "ECQX_BOARD_MPS2", ("ECQX_BOARD_NAME", '\\"%s\\"' % board.id)],
+    CPPDEFINES=[
+        "ECQX_BARE_METAL",
+        "ECQX_BOARD_MPS2",
+        ("ECQX_BOARD_NAME", '\\"' + board.id + '\\"'),
+    ],
     LINKFLAGS=cpu_flags
     + [
         "--specs=nano.specs",
@@ -39,9 +44,7 @@ env.Append(
     LIBPATH=[ldscripts],
     BUILDERS=dict(
         ElfToBin=Builder(
-            action=env.VerboseAction(
-                "$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"
-            ),
+            action=env.VerboseAction("$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"),
             suffix=".bin",
         )
     ),

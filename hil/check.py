@@ -1,0 +1,167 @@
+"""`ecqx hil`: stream test inputs to a device, compare every output with the integer
+reference engine, and write JSON + markdown reports and a confusion matrix. Results are
+written after every failure too, so nothing obtained is lost."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ecqx.hil.device import Device, HilError, StaleFirmware
+from ecqx.integer import IntegerModel, engine
+
+
+def read_counts(path: Path | None) -> list[int]:
+    if path is None or not Path(path).is_file():
+        return []
+    return [int(v) for v in Path(path).read_text().split()]
+
+
+def confusion(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    m = np.zeros((n, n), np.int64)
+    np.add.at(m, (true, pred), 1)
+    return m
+
+
+def plot_confusion(m: np.ndarray, labels: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    im = ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted on device")
+    ax.set_ylabel("true label")
+    ax.set_title(title, fontsize=10)
+    for (i, j), v in np.ndenumerate(m):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=6,
+                    color="white" if v > m.max() / 2 else "black")  # fmt: skip
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_check(
+    device: Device,
+    model: IntegerModel,
+    x: np.ndarray,
+    labels: np.ndarray,
+    out: Path,
+    torch_pred: np.ndarray | None = None,
+    icount_file: Path | None = None,
+    progress: bool = True,
+) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ref = np.asarray(engine.run(model, x))
+    got: list[np.ndarray] = []
+    dev_class: list[int] = []
+    cycles: list[int] = []
+    failure = None
+    t0 = time.perf_counter()
+    try:
+        info = device.info or device.hello()
+        if info.model_id != model.identity():
+            raise StaleFirmware(
+                f"device runs model {info.model_id}, expected {model.identity()}: the firmware "
+                "is stale; rebuild and flash it (`ecqx export --target cortex-m`)"
+            )
+        if info.in_features != model.in_features or info.num_classes != model.num_classes:
+            raise StaleFirmware("device model shape differs from the integer model")
+        for i in tqdm(range(len(x)), desc=f"HIL on {device.t.describe()}", disable=not progress):
+            r = device.infer(x[i])
+            got.append(np.frombuffer(r.logits, np.int8).copy())
+            dev_class.append(r.label)
+            cycles.append(r.cycles)
+    except HilError as e:
+        failure = f"{type(e).__name__}: {e}"
+    elapsed = time.perf_counter() - t0
+    n = len(got)
+    dev = np.stack(got) if n else np.zeros((0, model.num_classes), np.int8)
+    mismatches = [
+        {
+            "sample": i,
+            "device": dev[i].tolist(),
+            "reference": ref[i].tolist(),
+            "device_class": dev_class[i],
+            "reference_class": int(ref[i].argmax()),
+        }  # fmt: skip
+        for i in range(n)
+        if not np.array_equal(dev[i], ref[i]) or dev_class[i] != int(ref[i].argmax())
+    ]
+    counts = read_counts(icount_file)
+    report = {
+        "device": device.info.__dict__ if device.info else None,
+        "model_identity": model.identity(),
+        "requested": int(len(x)),
+        "completed": n,
+        "failure": failure,
+        "bit_exact": failure is None and not mismatches and n == len(x),
+        "mismatches": mismatches,
+        "top1": {
+            "device": float((np.array(dev_class) == labels[:n]).mean()) if n else None,
+            "integer_reference": float((ref[:n].argmax(1) == labels[:n]).mean()) if n else None,
+            "pytorch": float((torch_pred[:n] == labels[:n]).mean())
+            if n and torch_pred is not None
+            else None,
+        },
+        "instructions_per_inference": {
+            "count": len(counts),
+            "mean": float(np.mean(counts)) if counts else None,
+            "min": int(min(counts)) if counts else None,
+            "max": int(max(counts)) if counts else None,
+            "note": "exact guest instructions between the firmware markers (QEMU TCG plugin), "
+            "not cycles",
+        },
+        "cycles_per_inference": float(np.mean(cycles)) if cycles and max(cycles) > 0 else None,
+        "seconds": elapsed,
+        "inferences_per_second": n / elapsed if elapsed > 0 else None,
+    }
+    if n:
+        m = confusion(labels[:n], np.array(dev_class), model.num_classes)
+        report["confusion_matrix"] = m.tolist()
+        plot_confusion(m, model.labels, out / "confusion.png",
+                       f"on-device top-1 {report['top1']['device']:.3f} ({n} samples)")  # fmt: skip
+    (out / "hil_report.json").write_text(json.dumps(report, indent=1))
+    (out / "hil_report.md").write_text(markdown(report))
+    return report
+
+
+def markdown(r: dict) -> str:
+    ic = r["instructions_per_inference"]
+    icount = "-" if ic["mean"] is None else f"{ic['mean']:.0f} (min {ic['min']}, max {ic['max']})"
+    lines = [
+        "# Hardware-in-the-loop report",
+        "",
+        f"- device: {r['device']['board'] if r['device'] else 'unknown'}, model "
+        f"{r['model_identity']}",
+        f"- samples: {r['completed']} of {r['requested']}"
+        + (f" (stopped: {r['failure']})" if r["failure"] else ""),
+        f"- bit-exact with the integer reference: **{'yes' if r['bit_exact'] else 'NO'}** "
+        f"({len(r['mismatches'])} mismatching samples)",
+        "",
+        "| execution | top-1 |",
+        "|---|---|",
+    ]
+    for k, v in r["top1"].items():
+        lines.append(f"| {k} | {'-' if v is None else f'{v:.4f}'} |")
+    lines += [
+        "",
+        f"- instructions per inference (exact, emulator): {icount}",
+        f"- cycles per inference (DWT): {r['cycles_per_inference'] or '-'}",
+        f"- throughput: {r['inferences_per_second'] or 0:.1f} inferences/s over the link",
+    ]
+    if r["mismatches"]:
+        lines += ["", "## Mismatches", "", "| sample | device | reference |", "|---|---|---|"]
+        for m in r["mismatches"][:50]:
+            lines.append(f"| {m['sample']} | {m['device']} | {m['reference']} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""A device speaking the ecqx protocol over any Transport, with failures as exceptions that
+say what happened (timeout, reset, garbled reply, refusal)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ecqx.hil.protocol import BadFrame, DeviceInfo, ErrorCode, Frame, Msg, Parser, Result, encode
+from ecqx.hil.transport import Transport, TransportError
+
+
+class HilError(RuntimeError):
+    """The device did not give a valid answer."""
+
+
+class DeviceTimeout(HilError):
+    pass
+
+
+class DeviceReset(HilError):
+    pass
+
+
+class DeviceGarbled(HilError):
+    pass
+
+
+class DeviceRefused(HilError):
+    pass
+
+
+class StaleFirmware(HilError):
+    pass
+
+
+class Device:
+    def __init__(self, transport: Transport, timeout: float = 5.0) -> None:
+        self.t = transport
+        self.timeout = timeout
+        self.parser = Parser()
+        self._pending: list[Frame | BadFrame] = []
+        self.info: DeviceInfo | None = None
+
+    def _next(self, timeout: float) -> Frame:
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeviceTimeout(
+                    f"no reply from {self.t.describe()} within {timeout:.1f} s (device hung?)"
+                )
+            try:
+                data = self.t.read(min(left, 0.5))
+            except TransportError as e:
+                raise DeviceTimeout(str(e)) from e
+            self._pending += self.parser.feed(data)
+            code = getattr(self.t, "exit_code", None)
+            if not data and code is not None and not self._pending:
+                raise DeviceReset(f"{self.t.describe()} exited with code {code}")
+        ev = self._pending.pop(0)
+        if isinstance(ev, BadFrame):
+            raise DeviceGarbled(f"garbled reply from the device ({ev.code.name})")
+        return ev
+
+    def wait_boot(self, timeout: float = 15.0) -> DeviceInfo:
+        """The BOOT announcement a device sends after reset (emulators: right after start)."""
+        fr = self._next(timeout)
+        if fr.type != Msg.BOOT:
+            raise DeviceGarbled(f"expected BOOT, got message type {fr.type:#x}")
+        self.info = DeviceInfo.parse(fr.payload)
+        return self.info
+
+    def _request(self, msg: int, payload: bytes, want: int) -> Frame:
+        self.t.write(encode(msg, payload))
+        fr = self._next(self.timeout)
+        if fr.type == Msg.BOOT:
+            self.info = DeviceInfo.parse(fr.payload)
+            raise DeviceReset("the device reset while handling the request")
+        if fr.type == Msg.ERROR:
+            code = fr.payload[0] if fr.payload else 0
+            name = ErrorCode(code).name if code in ErrorCode._value2member_map_ else str(code)
+            raise DeviceRefused(f"device answered ERROR {name}")
+        if fr.type != want:
+            raise DeviceGarbled(f"expected message {want:#x}, got {fr.type:#x}")
+        return fr
+
+    def hello(self) -> DeviceInfo:
+        self.info = DeviceInfo.parse(self._request(Msg.HELLO, b"", Msg.INFO).payload)
+        return self.info
+
+    def infer(self, x: np.ndarray) -> Result:
+        if self.info is None:
+            self.hello()
+        assert self.info is not None
+        fr = self._request(Msg.INFER, np.asarray(x, np.int8).tobytes(), Msg.RESULT)
+        try:
+            return Result.parse(fr.payload, self.info.num_classes)
+        except ValueError as e:
+            raise DeviceGarbled(str(e)) from e

@@ -1,0 +1,38 @@
+"""Builds the QEMU instruction-counting plugin (qemu_plugin/icount.c) with the host gcc."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+SOURCE = Path(__file__).parent / "qemu_plugin" / "icount.c"
+
+
+def build_plugin(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lib = out_dir / "libicount.so"
+    if lib.is_file() and lib.stat().st_mtime >= SOURCE.stat().st_mtime:
+        return lib
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise RuntimeError("a host C compiler (gcc) is needed to build the QEMU plugin")
+    subprocess.run(
+        [cc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(lib), str(SOURCE)],
+        check=True,
+        capture_output=True,
+    )
+    return lib
+
+
+def marker_addresses(elf: Path) -> tuple[int, int]:
+    """Addresses of ecqx_marker_begin / ecqx_marker_end in the firmware ELF."""
+    out = subprocess.run(
+        ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
+    ).stdout
+    syms = {p[2]: int(p[0], 16) for p in (ln.split() for ln in out.splitlines()) if len(p) == 3}
+    try:
+        return syms["ecqx_marker_begin"], syms["ecqx_marker_end"]
+    except KeyError as e:
+        raise RuntimeError(f"{elf}: marker symbol {e} missing; rebuild the firmware") from e

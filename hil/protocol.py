@@ -1,0 +1,149 @@
+"""Host side of ecqx's framed serial protocol (device side: firmware/lib/ecqx_proto).
+
+Frame: ``0xEC 0x51 | version u8 | type u8 | length u16 LE | payload | crc16 LE``, CRC-16/
+CCITT-FALSE over version, type, length and payload. ``Parser`` is the same byte-wise state
+machine as the device's: garbage between frames is skipped, bad frames are reported and the
+parser resynchronizes on the next sync pair.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+SYNC = b"\xec\x51"
+VERSION = 1
+MAX_PAYLOAD = 1024
+
+
+class Msg(IntEnum):
+    HELLO = 0x01
+    INFER = 0x02
+    INFO = 0x81
+    RESULT = 0x82
+    BOOT = 0x83
+    ERROR = 0x7F
+
+
+class ErrorCode(IntEnum):
+    CRC = 1
+    OVERSIZE = 2
+    UNKNOWN_TYPE = 3
+    LENGTH = 4
+    VERSION = 5
+
+
+def crc16(data: bytes, crc: int = 0xFFFF) -> int:
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc
+
+
+def encode(msg_type: int, payload: bytes = b"", version: int = VERSION) -> bytes:
+    if len(payload) > 0xFFFF:
+        raise ValueError("payload too long for a frame")
+    head = struct.pack("<BBH", version, msg_type, len(payload))
+    return SYNC + head + payload + struct.pack("<H", crc16(head + payload))
+
+
+@dataclass
+class Frame:
+    type: int
+    payload: bytes
+
+
+@dataclass
+class BadFrame:
+    code: ErrorCode
+
+
+class Parser:
+    """Feed bytes, get Frames and BadFrames back, in order."""
+
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+        self._state = "sync0"
+        self._head = bytearray()
+        self._payload = bytearray()
+        self._length = 0
+        self._crc = bytearray()
+
+    def feed(self, data: bytes) -> list[Frame | BadFrame]:
+        out: list[Frame | BadFrame] = []
+        for b in data:
+            ev = self._byte(b)
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def _byte(self, b: int) -> Frame | BadFrame | None:
+        st = self._state
+        if st == "sync0":
+            if b == SYNC[0]:
+                self._state = "sync1"
+        elif st == "sync1":
+            self._state = "head" if b == SYNC[1] else ("sync1" if b == SYNC[0] else "sync0")
+            self._head.clear()
+        elif st == "head":
+            self._head.append(b)
+            if len(self._head) == 4:
+                _, _, self._length = struct.unpack("<BBH", self._head)
+                if self._length > self.max_payload:
+                    self._state = "sync0"
+                    return BadFrame(ErrorCode.OVERSIZE)
+                self._payload.clear()
+                self._crc.clear()
+                self._state = "payload" if self._length else "crc"
+        elif st == "payload":
+            self._payload.append(b)
+            if len(self._payload) == self._length:
+                self._state = "crc"
+        else:  # crc
+            self._crc.append(b)
+            if len(self._crc) == 2:
+                self._state = "sync0"
+                version, mtype, _ = struct.unpack("<BBH", self._head)
+                if struct.unpack("<H", self._crc)[0] != crc16(bytes(self._head + self._payload)):
+                    return BadFrame(ErrorCode.CRC)
+                if version != VERSION:
+                    return BadFrame(ErrorCode.VERSION)
+                if mtype not in Msg._value2member_map_:
+                    return BadFrame(ErrorCode.UNKNOWN_TYPE)
+                return Frame(mtype, bytes(self._payload))
+        return None
+
+
+@dataclass
+class DeviceInfo:
+    version: int
+    model_id: str
+    in_features: int
+    num_classes: int
+    board: str
+
+    @staticmethod
+    def parse(payload: bytes) -> DeviceInfo:
+        if len(payload) < 21:
+            raise ValueError(f"INFO payload of {len(payload)} bytes, expected >= 21")
+        version = payload[0]
+        model_id = payload[1:17].decode("ascii", "replace")
+        n_in, n_out = struct.unpack("<HH", payload[17:21])
+        return DeviceInfo(version, model_id, n_in, n_out, payload[21:].decode("ascii", "replace"))
+
+
+@dataclass
+class Result:
+    logits: bytes  # int8 values as bytes
+    label: int
+    cycles: int
+
+    @staticmethod
+    def parse(payload: bytes, num_classes: int) -> Result:
+        if len(payload) != num_classes + 5:
+            raise ValueError(f"RESULT payload of {len(payload)} bytes, expected {num_classes + 5}")
+        cycles = struct.unpack("<I", payload[num_classes + 1 :])[0]
+        return Result(payload[:num_classes], payload[num_classes], cycles)
