@@ -34,7 +34,7 @@ def copy_project(dest: Path, src: Path = FIRMWARE) -> Path:
 
 def prepare_core(project: Path) -> Path:
     """Populate ``project/.pio-core`` with the local toolchain and tool-scons packages."""
-    core = Path(project) / ".pio-core"
+    core = Path(project).resolve() / ".pio-core"
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         raise FirmwareError(
@@ -85,7 +85,7 @@ def pio_env() -> dict:
 
 
 def pio(project: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "platformio", *args, "-d", str(project)]
+    cmd = [sys.executable, "-m", "platformio", *args, "-d", str(Path(project).resolve())]
     return subprocess.run(cmd, env=pio_env(), capture_output=True, text=True, timeout=timeout)
 
 

@@ -124,6 +124,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hil(args: argparse.Namespace) -> int:
+    from ecqx.hil.run import hil, summary
+
+    r = hil(Path(args.model), emulator=args.emulator, port=args.port, baud=args.baud,
+            data=args.data, limit=args.limit, out=args.out, timeout=args.timeout)  # fmt: skip
+    print(summary(r))
+    out = Path(args.out) if args.out else Path(args.model) / "hil"
+    print(f"report: {out / 'hil_report.md'}, {out / 'hil_report.json'}, {out / 'confusion.png'}")
+    return 0 if r["bit_exact"] else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ecqx.bench import run
 
@@ -138,14 +149,76 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data) if args.data else DEFAULT_DATA
     if not args.data:
-        print(f"[1/2] synthesizing the stand-in dataset ({args.size}) into {data_dir}")
+        print(f"[1/5] synthesizing the stand-in dataset ({args.size}) into {data_dir}")
         generate(data_dir, size=args.size, seed=args.seed)
     work = Path(args.work)
-    print(f"[2/2] training MLP_GSC and quantizing with {args.method.upper()} at {args.bits} bits")
-    m = train(GSCData(data_dir), work / "train", config_from(args))
+    model_dir = work / "train"
+    print(f"[2/5] training MLP_GSC and quantizing with {args.method.upper()} at {args.bits} bits")
+    if (model_dir / "metrics.json").is_file() and _same_config(model_dir, args):
+        m = json.loads((model_dir / "metrics.json").read_text())
+        print("      reusing the finished training run")
+    else:
+        m = train(GSCData(data_dir), model_dir, config_from(args))
     print(summary_table(m))
-    (work / "summary.json").write_text(json.dumps(m, indent=1))
-    return 0
+
+    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.export.pipeline import TARGETS, export
+    from ecqx.export.pipeline import summary_table as export_table
+    from ecqx.hil.run import hil, summary
+
+    print("[3/5] exporting the integer model: ONNX QDQ, TFLite, C header, NNC")
+    ex = export(model_dir, model_dir / "export", list(TARGETS))
+    print(export_table(ex))
+    print(f"[4/5] building the firmware for {args.board} with PlatformIO (offline)")
+    export_cortex_m(model_dir, model_dir / "export", board=args.board)
+    print(f"[5/5] hardware-in-the-loop check on the emulated {args.board} (QEMU)")
+    h = hil(model_dir, emulator=args.board, limit=args.limit)
+    print(summary(h))
+    fw = json.loads((model_dir / "export" / "firmware_report.json").read_text())
+    final = {
+        "top1_test": {
+            "float": m["top1_fp"]["testing"],
+            "quantized_weights": m["top1_quantized"]["testing"],
+            "integer": ex["top1"]["integer"],
+            "device": h["top1"]["device"],
+        },
+        "sparsity": m["sparsity"],
+        "bits": args.bits,
+        "bytes": {
+            "float32": ex["nnc"]["float32_bytes"],
+            "c_weights": fw["weight_bytes"],
+            "nnc": ex["nnc"]["bytes"],
+            "flash": fw["sizes"]["flash"],
+            "ram": fw["sizes"]["ram"],
+        },
+        "compression_ratio_nnc": ex["nnc"]["compression_ratio"],
+        "instructions_per_inference": h["instructions_per_inference"]["mean"],
+        "hil_bit_exact": h["bit_exact"],
+    }
+    (work / "summary.json").write_text(json.dumps(final, indent=1))
+    print("\n== summary ==")
+    t = final["top1_test"]
+    print(
+        f"test top-1: float {t['float']:.4f} | quantized {t['quantized_weights']:.4f} | "
+        f"integer {t['integer']:.4f} | on device {t['device'] or 0:.4f}"
+    )
+    b = final["bytes"]
+    ipi = final["instructions_per_inference"]
+    print(
+        f"sparsity {final['sparsity']:.3f} at {args.bits} bits; weights {b['float32']} B float32 "
+        f"-> {b['c_weights']} B in C, {b['nnc']} B NNC (CR {final['compression_ratio_nnc']:.1f}x)"
+        f"; firmware flash {b['flash']} B, RAM {b['ram']} B; "
+        f"{'-' if ipi is None else f'{ipi:.0f}'} instructions per inference; "
+        f"device bit-exact: {'yes' if final['hil_bit_exact'] else 'NO'}"
+    )
+    return 0 if final["hil_bit_exact"] else 1
+
+
+def _same_config(model_dir: Path, args: argparse.Namespace) -> bool:
+    from dataclasses import asdict
+
+    saved = json.loads((model_dir / "metrics.json").read_text()).get("config")
+    return saved == asdict(config_from(args)) and (model_dir / "model.pt").is_file()
 
 
 def summary_table(m: dict) -> str:
@@ -248,6 +321,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.set_defaults(func=cmd_export)
 
+    hl = sub.add_parser(
+        "hil",
+        help="hardware-in-the-loop check on a board or the emulator",
+        description="Stream the test split to the device over the framed serial protocol and "
+        "check every output bit for bit against the integer reference engine. With "
+        "--emulator the firmware is built if needed and QEMU is started; instruction counts "
+        "are exact (TCG plugin). Exit status 1 on any mismatch, hang or reset.",
+    )
+    hl.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
+    where = hl.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--emulator",
+        choices=("mps2-an386", "mps2-an500", "mps2-an385"),
+        help="run on an emulated board (QEMU)",
+    )
+    where.add_argument("--port", help="serial port of a real board, e.g. /dev/ttyACM0")
+    hl.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
+    hl.add_argument("--data", default=None, help="dataset (default: the training data)")
+    hl.add_argument("--limit", type=int, default=None, help="only the first N test samples")
+    hl.add_argument("--out", default=None, help="report folder (default MODEL/hil)")
+    hl.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)"
+    )
+    hl.set_defaults(func=cmd_hil)
+
     from ecqx.bench import add_arguments as bench_arguments
 
     bench = sub.add_parser(
@@ -261,8 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipe = sub.add_parser(
         "pipeline",
         help="the whole job end to end (what scripts/run.sh runs)",
-        description="Synthesize the default data (unless --data), train and quantize, and "
-        "print a summary. Re-running reuses finished steps.",
+        description="Synthesize the default data (unless --data), train and quantize, export "
+        "every format, build the firmware for an emulated Cortex-M with PlatformIO, run the "
+        "HIL check on the test split, and print a summary. Re-running reuses finished steps.",
     )
     pipe.add_argument(
         "--data", default=None, help="use this Speech Commands folder instead of synthesizing one"
@@ -276,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument(
         "--work", default=str(DEFAULT_WORK), help=f"work folder (default {DEFAULT_WORK})"
     )
+    pipe.add_argument(
+        "--board",
+        default="mps2-an386",
+        choices=("mps2-an386", "mps2-an500", "mps2-an385"),
+        help="emulated board for the firmware and HIL check (default mps2-an386, Cortex-M4F)",
+    )
+    pipe.add_argument(
+        "--limit", type=int, default=None, help="HIL on the first N test samples (default all)"
+    )
     add_train_options(pipe)
     pipe.set_defaults(func=cmd_pipeline)
     return ap
@@ -283,12 +391,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ecqx.codegen.firmware_build import FirmwareError
     from ecqx.data.audio import DataError
+    from ecqx.hil.transport import TransportError
     from ecqx.integer.model import IntegerModelError
 
     try:
         return args.func(args)
-    except (DataError, IntegerModelError, ValueError, FileNotFoundError) as e:
+    except (
+        DataError,
+        IntegerModelError,
+        FirmwareError,
+        TransportError,
+        ValueError,
+        FileNotFoundError,
+    ) as e:
         print(f"ecqx: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,118 @@
+"""`ecqx hil`: find (or build) the firmware for a trained model, connect to the device or
+start the emulator, and run the check on the test split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ecqx.hil.check import run_check
+from ecqx.hil.device import Device, HilError
+from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
+from ecqx.integer import IntegerModel
+
+
+def pytorch_predictions(ck: dict, feats: np.ndarray) -> np.ndarray:
+    """The trained PyTorch model (quantized weights, float activations) on raw features."""
+    from ecqx.model import mlp_gsc
+
+    arch = ck["architecture"]
+    net = mlp_gsc(in_features=arch["in_features"], num_classes=arch["num_classes"])
+    net.load_state_dict(ck["model"])
+    net.eval()
+    mean = np.asarray(ck["input_norm"]["mean"], np.float32)
+    std = np.asarray(ck["input_norm"]["std"], np.float32)
+    with torch.no_grad():
+        return net(torch.from_numpy((feats - mean) / std).float()).argmax(1).numpy()
+
+
+def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
+    """The ELF for ``board`` built from this model; (re)built when missing or stale."""
+    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.export.pipeline import INTEGER_MODEL
+
+    report = export_dir / "firmware_report.json"
+    im_path = export_dir / INTEGER_MODEL
+    if report.is_file() and im_path.is_file():
+        r = json.loads(report.read_text())
+        elf = Path(r["elf"])
+        if (
+            r.get("board") == board
+            and elf.is_file()
+            and r.get("identity") == IntegerModel.load(im_path).identity()
+            and elf.stat().st_mtime >= Path(model_dir, "model.pt").stat().st_mtime
+        ):
+            return elf
+    export_cortex_m(model_dir, export_dir, board=board, data=data)
+    return Path(json.loads(report.read_text())["elf"])
+
+
+def hil(
+    model_dir: Path,
+    emulator: str | None = None,
+    port: str | None = None,
+    baud: int = 115200,
+    data: Path | None = None,
+    limit: int | None = None,
+    out: Path | None = None,
+    timeout: float = 5.0,
+    progress: bool = True,
+) -> dict:
+    from ecqx.export.pipeline import INTEGER_MODEL, load_data
+    from ecqx.hil.plugin import build_plugin, marker_addresses
+    from ecqx.integer.checkpoint import load_checkpoint
+
+    model_dir = Path(model_dir)
+    export_dir = model_dir / "export"
+    out = Path(out) if out else model_dir / "hil"
+    out.mkdir(parents=True, exist_ok=True)
+    ck = load_checkpoint(model_dir)
+    icount_file = None
+    if emulator:
+        elf = firmware_for(model_dir, export_dir, emulator, data)
+        icount_file = out / "instructions.txt"
+        icount_file.unlink(missing_ok=True)
+        transport: Transport = QemuTransport(
+            elf, emulator, build_plugin(out), marker_addresses(elf), icount_file
+        )
+    elif port:
+        transport = SerialTransport(port, baud)
+    else:
+        raise ValueError("give --emulator BOARD or --port DEVICE")
+    im = IntegerModel.load(export_dir / INTEGER_MODEL)
+    gsc = load_data(ck, data)
+    feats, labels = gsc.features("testing"), gsc.labels("testing")
+    if limit:
+        feats, labels = feats[:limit], labels[:limit]
+    x = im.quantize_input(feats)
+    with transport:
+        dev = Device(transport, timeout=timeout)
+        if emulator:
+            try:
+                dev.wait_boot()
+            except HilError as e:
+                raise RuntimeError(f"the emulated board did not boot: {e}") from e
+        return run_check(
+            dev, im, x, labels, out, pytorch_predictions(ck, feats), icount_file, progress
+        )
+
+
+def summary(r: dict) -> str:
+    t = r["top1"]
+    ic = r["instructions_per_inference"]
+    fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    lines = [
+        f"device {r['device']['board'] if r['device'] else '?'}: {r['completed']}/{r['requested']}"
+        f" samples, bit-exact: {'yes' if r['bit_exact'] else 'NO'}"
+        f" ({len(r['mismatches'])} mismatches)",
+        f"top-1 device {fmt(t['device'])}, integer reference {fmt(t['integer_reference'])}, "
+        f"PyTorch {fmt(t['pytorch'])}",
+    ]
+    if ic["mean"] is not None:
+        lines.append(f"instructions per inference (exact, emulator): {ic['mean']:.0f}")
+    if r["failure"]:
+        lines.append(f"stopped early: {r['failure']}")
+    return "\n".join(lines)
