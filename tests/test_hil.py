@@ -1,0 +1,187 @@
+"""The HIL protocol on both sides, failure reporting with misbehaving devices, and the
+firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import random_integer_model
+
+from ecqx.cli import main
+from ecqx.hil.check import run_check
+from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout
+from ecqx.hil.protocol import BadFrame, ErrorCode, Frame, Msg, Parser, encode
+from ecqx.hil.transport import Transport
+from ecqx.integer import engine
+
+PROTO = "firmware/lib/ecqx_proto"
+
+
+def test_host_parser_round_trip_and_errors():
+    p = Parser()
+    good = encode(Msg.INFER, bytes(range(200)))
+    assert p.feed(good) == [Frame(Msg.INFER, bytes(range(200)))]
+    bad_crc = bytearray(good)
+    bad_crc[10] ^= 0xFF
+    assert p.feed(bytes(bad_crc)) == [BadFrame(ErrorCode.CRC)]
+    # garbage (including a lone sync byte) between frames is skipped
+    assert p.feed(b"\x00\xec\x13garbage" + encode(Msg.HELLO)) == [Frame(Msg.HELLO, b"")]
+    oversize = b"\xec\x51\x01\x02" + (5000).to_bytes(2, "little")
+    assert p.feed(oversize + encode(Msg.HELLO)) == [BadFrame(ErrorCode.OVERSIZE), Frame(1, b"")]
+    assert p.feed(encode(0x55)) == [BadFrame(ErrorCode.UNKNOWN_TYPE)]
+    assert p.feed(encode(Msg.HELLO, version=9)) == [BadFrame(ErrorCode.VERSION)]
+    truncated = encode(Msg.INFER, b"x" * 50)[:30]
+    # a truncated frame swallows bytes until its length is complete, then fails its CRC;
+    # the parser is back in sync for the frame after that
+    events = p.feed(truncated + encode(Msg.HELLO) * 6)
+    assert BadFrame(ErrorCode.CRC) in events and events[-1] == Frame(Msg.HELLO, b"")
+
+
+@pytest.fixture(scope="module")
+def device_parser(tmp_path_factory):
+    exe = tmp_path_factory.mktemp("proto") / "proto_events"
+    cmd = ["gcc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c99",
+           "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", PROTO,
+           "-o", str(exe), f"{PROTO}/ecqx_proto.c", "tests/c/proto_events.c"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return exe
+
+
+def device_events(exe, data):
+    proc = subprocess.run([str(exe)], input=data, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode().split("\n")[:-1]
+
+
+def host_events(data):
+    out = []
+    for ev in Parser().feed(data):
+        out.append(f"F {ev.type} {len(ev.payload)}" if isinstance(ev, Frame) else f"E {ev.code}")
+    return out
+
+
+def test_device_parser_agrees_with_host_parser(device_parser):
+    stream = (
+        encode(Msg.HELLO)
+        + b"noise"
+        + encode(Msg.INFER, bytes(735))
+        + b"\xec\x51\x01\x02\xff\xff"  # oversize
+        + encode(Msg.INFER, b"abc")[:-1]
+        + b"\x00"  # bad CRC
+        + encode(0x42)
+        + encode(Msg.HELLO)
+    )
+    assert device_events(device_parser, stream) == host_events(stream)
+
+
+def test_device_parser_fuzz_under_asan(device_parser):
+    """A long random stream mixing valid frames, corrupted frames and noise: the C parser
+    (ASan/UBSan) never overflows and reports exactly what the host parser reports."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for _ in range(3000):
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            parts.append(rng.integers(0, 256, rng.integers(1, 40)).astype(np.uint8).tobytes())
+        else:
+            frame = bytearray(
+                encode(int(rng.choice([1, 2, 0x81, 0x7F, 0x33])), bytes(rng.integers(0, 300)))
+            )
+            if kind == 2:
+                frame[rng.integers(2, len(frame))] ^= 1 << int(rng.integers(0, 8))
+            if kind == 3 and rng.random() < 0.3:
+                frame[4:6] = int(rng.integers(1025, 65536)).to_bytes(2, "little")
+            parts.append(bytes(frame))
+    stream = b"".join(parts)
+    assert len(stream) > 200_000
+    dev, host = device_events(device_parser, stream), host_events(stream)
+    assert dev == host and len(dev) > 1000
+
+
+class FakeDevice(Transport):
+    """A scripted device: answers correctly for ``good`` requests, then misbehaves."""
+
+    def __init__(self, model, behaviour, good=3):
+        self.model, self.behaviour, self.good = model, behaviour, good
+        self.parser = Parser()
+        self.outbox = bytearray()
+        self.served = 0
+
+    def _info(self):
+        m = self.model
+        return (bytes([1]) + m.identity().encode() + m.in_features.to_bytes(2, "little")
+                + m.num_classes.to_bytes(2, "little") + b"fake")  # fmt: skip
+
+    def write(self, data):
+        for fr in self.parser.feed(data):
+            if fr.type == Msg.HELLO:
+                self.outbox += encode(Msg.INFO, self._info())
+            elif fr.type == Msg.INFER:
+                self.served += 1
+                x = np.frombuffer(fr.payload, np.int8)
+                y = engine.run(self.model, x)
+                if self.served > self.good:
+                    if self.behaviour == "hang":
+                        continue
+                    if self.behaviour == "wrong":
+                        y = y.copy()
+                        y[0] = np.int8(y[0] ^ 1)
+                    if self.behaviour == "reset":
+                        self.outbox += encode(Msg.BOOT, self._info())
+                        continue
+                    if self.behaviour == "garble":
+                        self.outbox += b"\xec\x51\x01\x82\x11\x00" + b"\x00" * 19
+                        continue
+                payload = y.tobytes() + bytes([int(y.argmax())]) + (123).to_bytes(4, "little")
+                self.outbox += encode(Msg.RESULT, payload)
+
+    def read(self, timeout):
+        out, self.outbox = bytes(self.outbox), bytearray()
+        return out
+
+
+@pytest.mark.parametrize(
+    "behaviour,error",
+    [("hang", DeviceTimeout), ("reset", DeviceReset), ("garble", DeviceGarbled), ("wrong", None)],
+)
+def test_misbehaving_device_is_a_failure_and_keeps_partial_results(tmp_path, behaviour, error):
+    model, feats = random_integer_model(seed=50)
+    x = model.quantize_input(feats[:8])
+    labels = engine.predict(model, x)
+    dev = Device(FakeDevice(model, behaviour), timeout=0.3)
+    r = run_check(dev, model, x, labels, tmp_path, progress=False)
+    assert r["bit_exact"] is False
+    saved = json.loads((tmp_path / "hil_report.json").read_text())
+    assert saved["completed"] == r["completed"] >= 3
+    if error is None:
+        assert r["failure"] is None and len(r["mismatches"]) == 5
+        assert r["mismatches"][0]["sample"] == 3
+    else:
+        assert r["failure"].startswith(error.__name__) and r["completed"] == 3
+    assert "NO" in (tmp_path / "hil_report.md").read_text()
+
+
+def test_a_correct_device_passes(tmp_path):
+    model, feats = random_integer_model(seed=51)
+    x = model.quantize_input(feats[:10])
+    r = run_check(Device(FakeDevice(model, "wrong", good=99)), model, x,
+                  engine.predict(model, x), tmp_path, progress=False)  # fmt: skip
+    assert r["bit_exact"] and r["completed"] == 10 and r["top1"]["device"] == 1.0
+
+
+def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, capsys):
+    """PlatformIO builds the firmware offline, QEMU runs it, the check passes bit-exactly."""
+    rc = main(["hil", "--model", str(tiny_trained), "--emulator", "mps2-an386", "--limit", "25",
+               "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    r = json.loads((tmp_path / "hil_report.json").read_text())
+    n = r["requested"]  # the tiny test split may hold fewer than 25
+    assert n >= 10 and r["bit_exact"] and r["completed"] == n and not r["mismatches"]
+    ic = r["instructions_per_inference"]
+    assert ic["count"] == n and ic["mean"] > 10_000
+    assert (tmp_path / "confusion.png").stat().st_size > 1000
+    fw = json.loads((tiny_trained / "export" / "firmware_report.json").read_text())
+    assert fw["sizes"]["flash"] > fw["weight_bytes"] and fw["sizes"]["ram"] > 0
