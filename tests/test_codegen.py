@@ -78,3 +78,15 @@ def test_generated_code_has_no_malloc_and_is_readable(tmp_path):
         assert "malloc" not in text and "free(" not in text, f.name
     assert "ecqx_model_infer" in (gen / "ecqx_model.c").read_text()
     assert summary["weight_bytes"] == sum(ly["weight_bytes"] for ly in summary["layers"])
+
+
+def test_platformio_configuration_parses_for_every_board(tmp_path):
+    """Real boards cannot be built offline, but their configuration must lint clean."""
+    from ecqx.codegen.firmware_build import copy_project, pio
+
+    project = copy_project(tmp_path / "fw")
+    proc = pio(project, "project", "config", "--lint", timeout=120)
+    assert proc.returncode == 0 and "free from linting errors" in proc.stdout, proc.stdout
+    proc = pio(project, "project", "config", "--json-output", timeout=120)
+    envs = [name for name, _ in __import__("json").loads(proc.stdout)]
+    assert {"env:mps2-an386", "env:mps2-an500", "env:mps2-an385", "env:nano33ble"} <= set(envs)
