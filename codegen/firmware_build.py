@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from ecqx.codegen.render import render
+from ecqx.hil.transport import QEMU_MACHINES
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
-EMULATED_BOARDS = ("mps2-an386", "mps2-an500", "mps2-an385")
+EMULATED_BOARDS = tuple(QEMU_MACHINES)
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
          "nm", "ranlib", "strip")  # fmt: skip
 SCONS_VERSION = "4.41101.0"  # PlatformIO's encoding of scons 4.11.1

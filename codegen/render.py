@@ -6,34 +6,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import jinja2
-
 from ecqx import __version__
 from ecqx.export import c_headers
 from ecqx.integer.model import IntegerModel
 
 HERE = Path(__file__).parent
 KERNELS = HERE / "kernels"
-GENERATED = ("ecqx_model.c", "ecqx_model.h", c_headers.HEADER)
-
-
-def kernel_sources() -> list[Path]:
-    return sorted(KERNELS.glob("*.c"))
 
 
 def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto") -> dict:
     """Write the generated and static C files into ``out_dir``; return the layer summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    header, layers = c_headers.render(model, weights)
-    (out_dir / c_headers.HEADER).write_text(header)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    _, layers = c_headers.export(model, out_dir, weights)
+    env = c_headers.template_env(HERE / "templates")
     ctx = {
         "version": __version__,
         "identity": model.identity(),

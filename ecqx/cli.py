@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 from ecqx import __version__
+from ecqx.hil.transport import QEMU_MACHINES
 from ecqx.quantizer.grid import MAX_BITS, MIN_BITS
 
 DEFAULT_DATA = Path("data/gsc-synth")
 DEFAULT_WORK = Path("runs/pipeline")
+EMULATED_BOARDS = tuple(QEMU_MACHINES)
 
 
 def _bits(value: str) -> int:
@@ -333,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = hl.add_mutually_exclusive_group(required=True)
     where.add_argument(
         "--emulator",
-        choices=("mps2-an386", "mps2-an500", "mps2-an385"),
+        choices=EMULATED_BOARDS,
         help="run on an emulated board (QEMU)",
     )
     where.add_argument("--port", help="serial port of a real board, e.g. /dev/ttyACM0")
@@ -378,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument(
         "--board",
         default="mps2-an386",
-        choices=("mps2-an386", "mps2-an500", "mps2-an385"),
+        choices=EMULATED_BOARDS,
         help="emulated board for the firmware and HIL check (default mps2-an386, Cortex-M4F)",
     )
     pipe.add_argument(

@@ -20,9 +20,10 @@ FORMATS = ("auto", "sparse", "dense")
 HEADER = "ecqx_model_data.h"
 
 
-def _env() -> jinja2.Environment:
+def template_env(folder: Path) -> jinja2.Environment:
+    """The Jinja settings of every generated C file (templates in ``folder``)."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        loader=jinja2.FileSystemLoader(folder),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -100,7 +101,7 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
         for i, (ly, f) in enumerate(zip(model.layers, formats, strict=True))
     ]
     text = (
-        _env()
+        template_env(Path(__file__).parent / "templates")
         .get_template(HEADER + ".j2")
         .render(
             version=__version__,
@@ -118,10 +119,13 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
     return text, layers
 
 
-def export(model: IntegerModel, out_dir: Path, formats: list[str] | str = "auto") -> Path:
+def export(
+    model: IntegerModel, out_dir: Path, formats: list[str] | str = "auto"
+) -> tuple[Path, list[dict]]:
+    """Write the header into ``out_dir``; return its path and the per-layer contexts."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text, _ = render(model, formats)
+    text, layers = render(model, formats)
     path = out_dir / HEADER
     path.write_text(text)
-    return path
+    return path, layers

@@ -59,7 +59,7 @@ def to_onnx(model: IntegerModel) -> onnx.ModelProto:
             _scalar(f"{p}_w_scale", ly.w_scale, f32),
             _scalar(w_zero, 0, wt),
             helper.make_tensor(f"{p}_b", TensorProto.INT32, [ly.shape[0]], ly.bias.tolist()),
-            _scalar(f"{p}_b_scale", float(np.float32(ly.in_scale) * np.float32(ly.w_scale)), f32),
+            _scalar(f"{p}_b_scale", ly.bias_scale, f32),
             _scalar(f"{p}_y_scale", ly.out_scale, f32),
         ]
         pre = f"{p}_relu_in" if ly.relu else f"{p}_sum"

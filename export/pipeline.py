@@ -63,6 +63,7 @@ def export(
     x = im.quantize_input(feats)
     ref = engine.run(im, x)
     metrics = ck["metrics"]
+    fake = fake_quant_predict(im, x)
     report: dict = {
         "identity": im.identity(),
         "model": str(model_dir),
@@ -71,13 +72,9 @@ def export(
             "float": metrics["top1_fp"]["testing"],
             "weights_quantized": metrics["top1_quantized"]["testing"],
             "integer": float((ref.argmax(1) == labels).mean()),
-            "pytorch_fake_quant": float((fake_quant_predict(im, x) == labels).mean()),
+            "pytorch_fake_quant": float((fake == labels).mean()),
         },
-        "agreement": {
-            "pytorch_fake_quant_predictions": float(
-                (fake_quant_predict(im, x) == ref.argmax(1)).mean()
-            )
-        },
+        "agreement": {"pytorch_fake_quant_predictions": float((fake == ref.argmax(1)).mean())},
         "sparsity": im.sparsity,
         "accumulator_bounds": bounds,
         "accumulators_float32_exact": all(b < FLOAT_EXACT for b in bounds),
@@ -133,8 +130,7 @@ def export(
     for row, s in zip(report["layers"], sizes):
         row["bytes"] = s
     if "c" in targets:
-        _, chosen = c_headers.render(im, weights)
-        path = c_headers.export(im, out, weights)
+        path, chosen = c_headers.export(im, out, weights)
         report["files"]["c_header"] = str(path)
         report["c_bytes"]["chosen"] = sum(c["weight_bytes"] for c in chosen)
         for row, c in zip(report["layers"], chosen):

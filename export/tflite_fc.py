@@ -94,9 +94,8 @@ def to_tflite(model: IntegerModel, batch: int = 1) -> bytes:
             ly.w_scale,
             wdata,
         )
-        bias_scale = float(np.float32(ly.in_scale) * np.float32(ly.w_scale))
         bt = w.add_tensor(
-            f"l{i}_bias", [ly.shape[0]], tflite.TensorType.INT32, bias_scale,
+            f"l{i}_bias", [ly.shape[0]], tflite.TensorType.INT32, ly.bias_scale,
             ly.bias.astype("<i4").tobytes(),
         )  # fmt: skip
         name = "logits" if i == len(model.layers) - 1 else f"l{i}_out"

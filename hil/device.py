@@ -56,7 +56,7 @@ class Device:
             except TransportError as e:
                 raise DeviceTimeout(str(e)) from e
             self._pending += self.parser.feed(data)
-            code = getattr(self.t, "exit_code", None)
+            code = self.t.exit_code
             if not data and code is not None and not self._pending:
                 raise DeviceReset(f"{self.t.describe()} exited with code {code}")
         ev = self._pending.pop(0)

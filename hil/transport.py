@@ -7,7 +7,6 @@ import os
 import selectors
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -26,6 +25,11 @@ class Transport:
 
     def close(self) -> None:
         pass
+
+    @property
+    def exit_code(self) -> int | None:
+        """The device's exit status where it can end (an emulator), else None."""
+        return None
 
     def describe(self) -> str:
         return type(self).__name__
@@ -107,7 +111,6 @@ class QemuTransport(Transport):
         os.set_blocking(self._p.stdout.fileno(), False)
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._p.stdout, selectors.EVENT_READ)
-        self._lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
         if self._p.poll() is not None:

@@ -86,7 +86,7 @@ def test_nnc_bitstream_round_trips_exactly(tmp_path):
 @pytest.mark.parametrize("fmt", ["sparse", "dense"])
 def test_c_header_compiles_warning_free(tmp_path, fmt):
     model, _ = random_integer_model(seed=40)
-    path = c_headers.export(model, tmp_path, fmt)
+    path, _ = c_headers.export(model, tmp_path, fmt)
     src = tmp_path / "use.c"
     src.write_text(
         '#include "ecqx_model_data.h"\n'

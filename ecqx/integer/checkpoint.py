@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
-
-CHECKPOINT_FORMAT = "ecqx-checkpoint"
+from ecqx.train import CHECKPOINT_FORMAT
 
 
 @dataclass

@@ -12,20 +12,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecqx.integer.model import IntegerModel
+from ecqx.integer.model import IntegerModel, IntLayer
 
 
 class FakeQuantLinear(nn.Module):
-    def __init__(self, codes: np.ndarray, bias: np.ndarray, w_scale: float, in_scale: float,
-                 out_scale: float, out_min: int) -> None:  # fmt: skip
+    def __init__(self, layer: IntLayer) -> None:
         super().__init__()
-        self.linear = nn.Linear(codes.shape[1], codes.shape[0])
-        bias_scale = float(np.float32(in_scale) * np.float32(w_scale))
+        self.linear = nn.Linear(layer.shape[1], layer.shape[0])
         with torch.no_grad():
-            self.linear.weight.copy_(torch.from_numpy(codes.astype(np.float32)) * w_scale)
-            self.linear.bias.copy_(torch.from_numpy(bias.astype(np.float64) * bias_scale))
-        self.out_scale = out_scale
-        self.out_min = out_min
+            codes = torch.from_numpy(layer.codes.astype(np.float32))
+            self.linear.weight.copy_(codes * layer.w_scale)
+            self.linear.bias.copy_(torch.from_numpy(layer.bias * np.float64(layer.bias_scale)))
+        self.out_scale = layer.out_scale
+        self.out_min = layer.out_min
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.fake_quantize_per_tensor_affine(
@@ -39,14 +38,7 @@ class FakeQuantModel(nn.Module):
     def __init__(self, model: IntegerModel) -> None:
         super().__init__()
         self.input_scale = model.input_scale
-        self.layers = nn.Sequential(
-            *[
-                FakeQuantLinear(
-                    ly.codes, ly.bias, ly.w_scale, ly.in_scale, ly.out_scale, ly.out_min
-                )  # fmt: skip
-                for ly in model.layers
-            ]
-        )
+        self.layers = nn.Sequential(*[FakeQuantLinear(ly) for ly in model.layers])
 
     def forward(self, x_int8: torch.Tensor) -> torch.Tensor:
         return self.layers(x_int8.float() * self.input_scale)

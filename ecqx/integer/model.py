@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.integer.requant import ROUNDINGS
+
 FORMAT = "ecqx-integer-model"
 VERSION = 1
 MIN_BITS, MAX_BITS = 2, 5
@@ -45,6 +47,12 @@ class IntLayer:
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.codes.shape)  # type: ignore[return-value]
+
+    @property
+    def bias_scale(self) -> float:
+        """The declared scale of the int32 bias, ``s_in * s_w`` in float32 (as TFLite and
+        ONNX store it)."""
+        return float(np.float32(self.in_scale) * np.float32(self.w_scale))
 
     @property
     def out_min(self) -> int:
@@ -135,7 +143,7 @@ class IntegerModel:
                     f"layer {layer.name}: codes {lo}..{hi} do not fit {layer.bits} bits"
                 )
             width = layer.shape[0]
-        if self.rounding not in ("single", "double"):
+        if self.rounding not in ROUNDINGS:
             raise IntegerModelError(f"unknown requantization rounding {self.rounding!r}")
         if len(self.labels) != self.num_classes:
             raise IntegerModelError(
