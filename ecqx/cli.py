@@ -62,6 +62,13 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         help=f"quantization-aware training epochs (default {d.epochs})",
     )
     p.add_argument(
+        "--lam-warmup",
+        type=float,
+        default=d.lam_warmup,
+        help="epochs over which lambda ramps linearly from 0 to --lam; 0 applies it from the "
+        f"first step, which collapses large lambdas (default {d.lam_warmup:g})",
+    )
+    p.add_argument(
         "--fp-epochs",
         type=int,
         default=d.fp_epochs,
@@ -81,6 +88,7 @@ def config_from(args: argparse.Namespace):  # noqa: ANN201 - TrainConfig, import
         p=args.p,
         method=args.method,
         epochs=args.epochs,
+        lam_warmup=args.lam_warmup,
         fp_epochs=args.fp_epochs,
         batch=args.batch,
         seed=args.seed,
@@ -107,6 +115,50 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"checkpoint: {Path(args.out) / 'model.pt'}\nmetrics:    {Path(args.out) / 'metrics.json'}"
     )
+    return 0
+
+
+def _floats(value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from e
+
+
+def _bit_list(value: str) -> list[int]:
+    return [_bits(v) for v in value.split(",") if v.strip()]
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ecqx.sweep import grid, sweep
+    from ecqx.sweep_plots import accuracy_vs_size, accuracy_vs_sparsity, relevance_figure
+
+    out = Path(args.out)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods or set(methods) - {"ecq", "ecqx"}:
+        raise ValueError(f"--methods takes ecq and/or ecqx, got {args.methods!r}")
+    points = grid(methods, args.bits, args.lams, args.ps)
+    print(f"{len(points)} grid points -> {out / 'results.csv'}")
+    from ecqx.train import TrainConfig
+
+    base = TrainConfig(epochs=args.epochs, fp_epochs=args.fp_epochs, batch=args.batch,
+                       seed=args.seed)  # fmt: skip
+    rows = sweep(Path(args.data), out, points, base)
+    figs = [
+        accuracy_vs_sparsity(rows, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
+        for b in sorted({int(r["bits"]) for r in rows})
+    ]
+    figs.append(accuracy_vs_size(rows, out / "fig9_top1_vs_size.png"))
+    ecqx_runs = [r for r in rows if r["method"] == "ecqx"]
+    if ecqx_runs:
+        pick = max(ecqx_runs, key=lambda r: float(r["sparsity"]))
+        figs.append(
+            relevance_figure(out / "runs" / pick["run"], out / "fig4_weight_vs_relevance.png")
+        )
+    print(f"{len(rows)} runs in {out / 'results.csv'}")
+    for f in figs:
+        if f is not None:
+            print(f"figure: {f}")
     return 0
 
 
@@ -274,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="pre-train MLP_GSC and quantize it with ECQ/ECQx",
         description="Full-precision pre-training (SGD, cosine), then ECQ/ECQx quantization-aware "
-        "training (Adam 1e-4) of every layer. Writes model.pt and metrics.json to --out.",
+        "training (Adam 1e-3, lambda warm-up) of every layer. Writes model.pt and metrics.json "
+        "to --out.",
     )
     tr.add_argument(
         "--data",
@@ -286,6 +339,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_train_options(tr)
     tr.set_defaults(func=cmd_train)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="ECQ vs ECQx grid over lambda, p and bit width, with the paper's figures",
+        description="Train one quantized model per grid point (methods x bits x lambdas x p; "
+        "ECQ ignores p), sharing one pre-trained float model. Resumable: finished points are "
+        "kept. Writes results.csv (sparsity, top-1 float/quantized/integer, NNC bytes, QAT "
+        "epoch time) and the figures: top-1 vs sparsity per bit width (ECQ vs ECQx), top-1 vs "
+        "NNC size per bit width, weight vs relevance of the sparsest ECQx run's first layer.",
+    )
+    sw.add_argument(
+        "--data",
+        default=str(DEFAULT_DATA),
+        help=f"Speech Commands folder (default {DEFAULT_DATA})",
+    )
+    sw.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
+    sw.add_argument(
+        "--methods", default="ecq,ecqx", help="comma-separated, of ecq, ecqx (default both)"
+    )
+    sw.add_argument(
+        "--bits", type=_bit_list, default=[4], help="comma-separated bit widths (default 4)"
+    )
+    sw.add_argument(
+        "--lams",
+        type=_floats,
+        default=[8.0, 24.0, 48.0, 96.0],
+        help="comma-separated lambdas (default 8,24,48,96)",
+    )
+    sw.add_argument(
+        "--ps", type=_floats, default=[0.1], help="comma-separated ECQx p values (default 0.1)"
+    )
+    for opt, default, text in (
+        ("--epochs", 20, "QAT epochs per run"),
+        ("--fp-epochs", 30, "pre-training epochs (once per sweep)"),
+        ("--batch", 64, "batch size"),
+        ("--seed", 0, "random seed"),
+    ):
+        sw.add_argument(opt, type=int, default=default, help=f"{text} (default {default})")
+    sw.set_defaults(func=cmd_sweep)
 
     ex = sub.add_parser(
         "export",

@@ -38,10 +38,11 @@ class TrainConfig:
     p: float = 0.1
     method: str = "ecqx"  # ecqx (LRP relevance) | ecq (none)
     epochs: int = 20
+    lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
     fp_epochs: int = 30
     batch: int = 64
     fp_lr: float = 0.01
-    qat_lr: float = 1e-4
+    qat_lr: float = 1e-3
     weight_decay: float = 5e-4
     seed: int = 0
 
@@ -49,7 +50,13 @@ class TrainConfig:
         check_bits(self.bits)
         if self.method not in ("ecq", "ecqx"):
             raise ValueError(f"method must be 'ecq' or 'ecqx', got {self.method!r}")
-        if self.lam < 0 or not 0 <= self.p <= 1 or self.epochs < 0 or self.fp_epochs < 1:
+        if (
+            self.lam < 0
+            or not 0 <= self.p <= 1
+            or self.epochs < 0
+            or self.fp_epochs < 1
+            or self.lam_warmup < 0
+        ):
             raise ValueError(f"invalid training configuration: {self}")
 
 
@@ -119,6 +126,9 @@ def qat(
 ) -> tuple[Quantizer, list[float]]:
     criterion = LRP() if cfg.method == "ecqx" else NoRelevance()
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion, lr=cfg.qat_lr)
+    if cfg.lam_warmup > 0:
+        q.lam_scale = 0.0
+        q.assign()
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times = []
@@ -133,7 +143,13 @@ def qat(
             leave=False,
         )
         loss_sum, correct, seen = 0.0, 0, 0
-        for idx in bar:
+        for k, idx in enumerate(bar):
+            # Full lambda on the first step zeroes most weights at once: the assignment feeds
+            # on its own cluster probabilities and the network never recovers (measured:
+            # lambda 48 -> chance accuracy after one epoch). Ramping it lets sparsity grow
+            # while the remaining weights adapt.
+            done = epoch + k / len(parts)
+            q.lam_scale = min(1.0, done / cfg.lam_warmup) if cfg.lam_warmup > 0 else 1.0
             st = q.step(x[idx], y[idx])
             loss_sum += st.loss * st.count
             correct += st.correct
@@ -152,14 +168,22 @@ def qat(
     return q, times
 
 
-def train(data: GSCData, out: Path, cfg: TrainConfig, progress: bool = True) -> dict:
-    """Pre-train (or reuse ``out/fp.pt``), quantize, evaluate; write checkpoint and metrics."""
+def train(
+    data: GSCData,
+    out: Path,
+    cfg: TrainConfig,
+    progress: bool = True,
+    fp_path: Path | None = None,
+) -> dict:
+    """Pre-train (or reuse ``fp_path``, default ``out/fp.pt``), quantize, evaluate; write
+    checkpoint and metrics. The pre-trained model is reused only if data and pre-training
+    settings match, so several runs (a sweep) can share one."""
     cfg.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_feats = data.features("training")
     norm = (train_feats.mean(0), train_feats.std(0) + 1e-6)
-    fp_path = out / "fp.pt"
+    fp_path = Path(fp_path) if fp_path is not None else out / "fp.pt"
     fp_key = {
         "data": data.key,
         "seed": cfg.seed,

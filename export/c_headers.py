@@ -1,6 +1,6 @@
 """IntegerModel -> one C header of ``static const`` arrays (flash on a microcontroller).
 
-Per layer the weights are either centroid-grouped CSR ("sparse") or dense packed ("dense"),
+Per layer the weights are either centroid-grouped sparse ("sparse") or dense packed ("dense"),
 see ``sparse_format``; ``choose`` picks the smaller unless forced. Biases are int32, the
 requantization a multiplier/shift pair. ``layer_sizes`` reports every encoding's bytes.
 """
@@ -13,7 +13,7 @@ import jinja2
 import numpy as np
 
 from ecqx import __version__
-from ecqx.export.sparse_format import encode_cgcsr, pack_dense, storage_bits
+from ecqx.export.sparse_format import descriptors, encode_grouped, pack_dense, storage_bits
 from ecqx.integer.model import IntegerModel, IntLayer
 
 FORMATS = ("auto", "sparse", "dense")
@@ -31,8 +31,11 @@ def template_env(folder: Path) -> jinja2.Environment:
     )
 
 
-def c_array(values: np.ndarray, per_line: int = 16) -> str:
-    vals = [str(int(v)) for v in np.asarray(values).flatten()]
+def c_array(values: np.ndarray, per_line: int = 16, hex_width: int = 0) -> str:
+    flat = np.asarray(values).flatten().tolist()
+    vals = (
+        [f"0x{int(v):0{hex_width}X}u" for v in flat] if hex_width else [str(int(v)) for v in flat]
+    )
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     return ",\n".join("    " + ln for ln in lines)
 
@@ -40,7 +43,7 @@ def c_array(values: np.ndarray, per_line: int = 16) -> str:
 def layer_sizes(ly: IntLayer) -> dict[str, int]:
     """Weight bytes of every encoding (bias and requantization constants excluded)."""
     return {
-        "sparse": encode_cgcsr(ly.codes).nbytes,
+        "sparse": encode_grouped(ly.codes).nbytes,
         "dense_packed": int(pack_dense(ly.codes, ly.bits).nbytes),
         "dense_int8": int(ly.codes.size),
     }
@@ -70,14 +73,13 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
         "format": fmt,
     }
     if fmt == "sparse":
-        enc = encode_cgcsr(ly.codes)
+        enc = encode_grouped(ly.codes)
         ctx |= {
-            "group_codes": enc.codes,
-            "count_type": "uint8_t" if enc.counts.dtype == np.uint8 else "uint16_t",
-            "n_counts": enc.counts.size,
-            "counts": c_array(enc.counts, 24),
-            "n_deltas": enc.deltas.size,
-            "deltas": c_array(enc.deltas, 24),
+            "n_groups": enc.groups,
+            "row_groups": c_array(enc.row_groups, 24),
+            "groups": c_array(descriptors(enc), 8, hex_width=8),
+            "n_offsets": enc.offsets.size,
+            "offsets": c_array(enc.offsets, 24),
             "weight_bytes": enc.nbytes,
         }
     else:
@@ -96,6 +98,7 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
     model.validate()
     if isinstance(formats, str):
         formats = [formats] * len(model.layers)
+    # Sparse layers fed by a ReLU go column-wise: their zero inputs are skipped.
     layers = [
         layer_context(i, ly, choose(ly, f))
         for i, (ly, f) in enumerate(zip(model.layers, formats, strict=True))

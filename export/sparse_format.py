@@ -1,15 +1,18 @@
 """Weight encodings for microcontrollers (pure numpy, with decoders for the tests).
 
-Centroid-grouped CSR ("cgcsr"): a b-bit ECQ layer has only 2^b - 2 non-zero centroids, so
-instead of storing a value per non-zero weight, each row's non-zero weights are grouped by
-their code and only the column positions are stored. The kernel sums the inputs of a group
-and multiplies once per group (acc += code * sum), so the values cost no bytes and no MACs.
+Centroid-grouped sparse ("grouped"): a b-bit ECQ layer has only 2^b - 2 non-zero centroids, so
+instead of a value per non-zero weight only column positions are stored, grouped by code. The
+kernel sums the inputs of a group and multiplies once (acc += code * sum): values cost no bytes
+and no multiplies. A group covers at most 256 columns (a window starting at its first column)
+and at most 255 weights, so every position is one uint8 offset from the window base and the
+inner loop is load offset, load input, add - three instructions per non-zero weight, with no
+escapes to test. Codes with weights spread wider than 256 columns take several groups.
 
-- ``counts[row * G + g]``: bytes of group g of the row (G = number of non-zero codes, in
-  ascending code order, ``group_codes``); uint8, or uint16 when a group needs more than 255.
-- ``deltas``: for each group, the column gaps as uint8, starting from column -1; each byte
-  ``d`` in 1..255 moves ``d`` columns and adds that input; ``0`` is an escape that moves 255
-  columns without adding (for gaps longer than 255).
+- ``row_groups[r]``: number of groups of row r (uint8);
+- per group, in row order and ascending code: ``codes`` (int8), ``counts`` (uint8, >= 1),
+  ``bases`` (uint16, first column of the window); the C header packs them into one word per
+  group (``descriptors``: base | count << 16 | code << 24) so the kernel keeps one pointer;
+- ``offsets``: per group its weights' ``column - base``, ascending, uint8.
 
 Dense packed: two's-complement fields of ``storage_bits`` (2, 4 or 8) per weight, row-major,
 the first weight in the low bits of each byte (TFLite's INT4 layout).
@@ -21,61 +24,82 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ESCAPE = 0
-MAX_GAP = 255
-
-
-def group_codes(codes: np.ndarray) -> list[int]:
-    """The non-zero codes of the layer's symmetric grid, ascending."""
-    hi = max(1, int(np.abs(codes).max(initial=0)))
-    return [c for c in range(-hi, hi + 1) if c != 0]
+WINDOW = 256
+MAX_COUNT = 255
 
 
 @dataclass
-class GroupedCSR:
-    codes: list[int]
-    counts: np.ndarray  # uint8 or uint16 [rows * G]
-    deltas: np.ndarray  # uint8
+class GroupedSparse:
+    row_groups: np.ndarray  # uint8 [rows]
+    codes: np.ndarray  # int8 [groups]
+    counts: np.ndarray  # uint8 [groups]
+    bases: np.ndarray  # uint16 [groups]
+    offsets: np.ndarray  # uint8 [non-zeros]
+
+    @property
+    def groups(self) -> int:
+        return int(self.codes.size)
 
     @property
     def nbytes(self) -> int:
-        return int(self.counts.nbytes + self.deltas.nbytes)
+        return int(
+            self.row_groups.nbytes
+            + self.codes.nbytes
+            + self.counts.nbytes
+            + self.bases.nbytes
+            + self.offsets.nbytes
+        )
 
 
-def encode_cgcsr(codes: np.ndarray, group_list: list[int] | None = None) -> GroupedCSR:
+def encode_grouped(codes: np.ndarray) -> GroupedSparse:
     codes = np.asarray(codes)
-    groups = group_list if group_list is not None else group_codes(codes)
-    counts, deltas = [], []
+    if codes.ndim != 2 or codes.shape[1] > 65536:
+        raise ValueError(f"expected a [rows, cols <= 65536] code matrix, got {codes.shape}")
+    row_groups, gcodes, counts, bases, offsets = [], [], [], [], []
     for row in codes:
-        for c in groups:
+        n_groups = 0
+        for c in np.unique(row[row != 0]).tolist():
             cols = np.flatnonzero(row == c)
-            gaps = np.diff(np.concatenate(([-1], cols)))
-            out: list[int] = []
-            for gap in gaps.tolist():
-                while gap > MAX_GAP:
-                    out.append(ESCAPE)
-                    gap -= MAX_GAP
-                out.append(gap)
-            counts.append(len(out))
-            deltas.extend(out)
-    ctype = np.uint8 if max(counts, default=0) <= 255 else np.uint16
-    return GroupedCSR(groups, np.asarray(counts, ctype), np.asarray(deltas, np.uint8))
+            i = 0
+            while i < cols.size:
+                base = int(cols[i])
+                # the window holds columns base..base+255; stop also at 255 weights
+                j = min(int(np.searchsorted(cols, base + WINDOW)), i + MAX_COUNT)
+                gcodes.append(c)
+                counts.append(j - i)
+                bases.append(base)
+                offsets.extend((cols[i:j] - base).tolist())
+                n_groups += 1
+                i = j
+        if n_groups > 255:
+            raise ValueError(f"a row needs {n_groups} groups; the format allows 255")
+        row_groups.append(n_groups)
+    return GroupedSparse(
+        np.asarray(row_groups, np.uint8),
+        np.asarray(gcodes, np.int8),
+        np.asarray(counts, np.uint8),
+        np.asarray(bases, np.uint16),
+        np.asarray(offsets, np.uint8),
+    )
 
 
-def decode_cgcsr(enc: GroupedCSR, shape: tuple[int, int]) -> np.ndarray:
+def descriptors(enc: GroupedSparse) -> np.ndarray:
+    """One uint32 per group: bits 0-15 base, 16-23 count, 24-31 code (two's complement)."""
+    return (
+        enc.bases.astype(np.uint32)
+        | (enc.counts.astype(np.uint32) << 16)
+        | (enc.codes.view(np.uint8).astype(np.uint32) << 24)
+    )
+
+
+def decode_grouped(enc: GroupedSparse, shape: tuple[int, int]) -> np.ndarray:
     out = np.zeros(shape, np.int8)
-    G = len(enc.codes)
-    k = 0
+    g, k = 0, 0
     for r in range(shape[0]):
-        for g, c in enumerate(enc.codes):
-            p = -1
-            for d in enc.deltas[k : k + int(enc.counts[r * G + g])].tolist():
-                if d == ESCAPE:
-                    p += MAX_GAP
-                else:
-                    p += d
-                    out[r, p] = c
-            k += int(enc.counts[r * G + g])
+        for _ in range(int(enc.row_groups[r])):
+            n = int(enc.counts[g])
+            out[r, int(enc.bases[g]) + enc.offsets[k : k + n].astype(np.int64)] = enc.codes[g]
+            g, k = g + 1, k + n
     return out
 
 

@@ -13,8 +13,9 @@ from conftest import random_integer_model
 from ecqx.cli import main
 from ecqx.export import c_headers, nnr, onnx_qdq, tflite_fc
 from ecqx.export.sparse_format import (
-    decode_cgcsr,
-    encode_cgcsr,
+    WINDOW,
+    decode_grouped,
+    encode_grouped,
     pack_dense,
     storage_bits,
     unpack_dense,
@@ -27,12 +28,23 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     rng = np.random.default_rng(bits)
     hi = 2 ** (bits - 1) - 1
     codes = rng.integers(-hi, hi + 1, size=(9, 700)).astype(np.int8)
-    codes[rng.random(codes.shape) < 0.97] = 0  # long gaps: exercises the escape byte
+    codes[rng.random(codes.shape) < 0.97] = 0
     codes[0] = 0
     codes[1, 0] = hi
-    enc = encode_cgcsr(codes)
-    assert (enc.deltas == 0).any()
-    assert np.array_equal(decode_cgcsr(enc, codes.shape), codes)
+    codes[2, :300] = 1  # 300 equal codes: split at 255 weights per group
+    enc = encode_grouped(codes)
+    assert enc.counts.min() >= 1 and enc.counts.max() == 255
+    ends = enc.bases.astype(int) + [
+        int(enc.offsets[k + n - 1])
+        for k, n in zip(
+            np.concatenate(([0], np.cumsum(enc.counts.astype(int))[:-1])), enc.counts.astype(int)
+        )
+    ]
+    assert (ends - enc.bases < WINDOW).all()
+    # a code spread over 700 columns needs several windows
+    assert enc.row_groups[1] > len(set(codes[1][codes[1] != 0].tolist()))
+    assert enc.nbytes == codes.shape[0] + 4 * enc.groups + int((codes != 0).sum())
+    assert np.array_equal(decode_grouped(enc, codes.shape), codes)
     packed = pack_dense(codes, bits)
     assert packed.size == -(-codes.size * storage_bits(bits) // 8)
     assert np.array_equal(unpack_dense(packed, bits, codes.shape), codes)
@@ -99,7 +111,7 @@ def test_c_header_compiles_warning_free(tmp_path, fmt):
         proc = subprocess.run([cc, *flags, "-I", str(tmp_path), str(src)], capture_output=True)
         assert proc.returncode == 0, proc.stderr.decode()
     text = path.read_text()
-    assert model.identity() in text and ("_deltas" in text) == (fmt == "sparse")
+    assert model.identity() in text and ("_offsets" in text) == (fmt == "sparse")
 
 
 def test_export_command_on_a_trained_model(tiny_trained, tmp_path, capsys):

@@ -12,12 +12,18 @@ typedef struct {
     int32_t out_min; /* 0 after a ReLU, -128 otherwise */
 } ecqx_requant_t;
 
-/* Centroid-grouped CSR (export/sparse_format.py): per row and non-zero code, the gaps
- * between the columns holding that code; inputs of a group are summed, then multiplied
- * once by the code. counts are uint8 (counts16 == NULL) or uint16 (counts8 == NULL). */
-void ecqx_fc_cgcsr(const int8_t *x, int8_t *y, int32_t rows, int32_t groups,
-                   const int8_t *group_codes, const uint8_t *counts8, const uint16_t *counts16,
-                   const uint8_t *deltas, const int32_t *bias, ecqx_requant_t rq);
+/* Centroid-grouped sparse weights (export/sparse_format.py): per row its groups; a group is
+ * one non-zero code, a window base column and uint8 offsets from it, described by one word:
+ * bits 0-15 base column, 16-23 count (>= 1), 24-31 the code (two's complement). */
+typedef struct {
+    const uint8_t *row_groups; /* [rows] groups per row */
+    const uint32_t *groups;    /* [groups] packed descriptors */
+    const uint8_t *offsets;    /* [non-zeros] column - base */
+} ecqx_grouped_t;
+
+void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_grouped_t *w,
+                     const int32_t *bias, ecqx_requant_t rq);
+
 
 /* Dense weights packed in 2-, 4- or 8-bit two's-complement fields, row-major, first
  * weight in the low bits of a byte. */

@@ -3,8 +3,12 @@
 A layer's centroids are ``code * step`` for integer codes in ``[lo, hi]``. The grid always
 contains zero (the sparsity cluster). Signed tensors get a symmetric grid
 ``[-(2^(b-1)-1), 2^(b-1)-1]`` so the codes fit a b-bit two's-complement integer; tensors with no
-negative value get the unsigned grid ``[0, 2^b-1]``. The step comes from the 99.9th percentile
-of |w| so a few outliers do not stretch the grid.
+negative value get the unsigned grid ``[0, 2^b-1]``. For b >= 3 the step comes from the 99.9th
+percentile of |w| so a few outliers do not stretch the grid. For b = 2 that rule fails: the
+signed grid is ternary, its one step would sit at the tail of the distribution and nearly every
+weight would round to zero before the entropy term has any say (measured: 100% zeros after one
+epoch). There the step is the one that minimizes the nearest-neighbour squared error, found on a
+fixed candidate list (about 1.2 standard deviations for Gaussian weights).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import torch
 MIN_BITS = 2
 MAX_BITS = 5
 PERCENTILE = 99.9
+MSE_CANDIDATES = 200
 
 
 def check_bits(bits: int) -> int:
@@ -75,11 +80,21 @@ def make_grid(w: torch.Tensor, bits: int) -> Grid:
     lo = -hi if signed else 0
     p = percentile_abs(w)
     # An all-zero tensor has no scale; any positive step keeps every code at zero.
-    step = p / hi if p > 0 else 1.0
+    step = (mse_step(w, lo, hi, p) if bits == 2 else p / hi) if p > 0 else 1.0
     # Keep the step float32-representable so every backend (torch, ONNX, TFLite, C) multiplies
     # codes by the very same number.
     step = float(torch.tensor(step, dtype=torch.float32))
     return Grid(bits=bits, step=step, lo=lo, hi=hi)
+
+
+def mse_step(w: torch.Tensor, lo: int, hi: int, top: float) -> float:
+    """The step in (0, top] minimizing sum((w - nearest(w))^2) over a fixed candidate list."""
+    flat = w.detach().flatten().to(torch.float64)
+    cands = torch.linspace(top / MSE_CANDIDATES, top, MSE_CANDIDATES, dtype=torch.float64)
+    errs = [
+        float(((torch.clamp(torch.round(flat / s), lo, hi) * s - flat) ** 2).sum()) for s in cands
+    ]
+    return float(cands[int(torch.tensor(errs).argmin())])
 
 
 def nearest_codes(w: torch.Tensor, grid: Grid) -> torch.Tensor:

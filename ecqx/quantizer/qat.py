@@ -97,6 +97,8 @@ class Quantizer:
         self.p = p
         self.criterion: Criterion = criterion if criterion is not None else LRP()
         self.momentum = momentum
+        # Multiplies every layer's lambda; train() ramps it from 0 to 1 (lambda warm-up).
+        self.lam_scale = 1.0
         self.grad_scaling = grad_scaling
         self.beta_resolution = beta_resolution
         largest = max(m.weight.numel() for _, m in named)
@@ -126,7 +128,7 @@ class Quantizer:
     def assign(self) -> None:
         """Re-assign every layer's shadow weights and write the quantized weights to the model."""
         for s in self.layers:
-            costs = split_costs(s.shadow.detach(), s.grid, s.lam)
+            costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale)
             t = zero_preference(costs)
             g = None if s.relevance is None else log_relevance_ratio(s.relevance)
             s.beta = 0.0 if g is None else search_beta(g, t, self.p, self.beta_resolution)[0]

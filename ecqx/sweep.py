@@ -1,0 +1,152 @@
+"""The paper's experiment grid: ECQ vs ECQx over lambda, p and bit width.
+
+Every grid point is one ``train`` run in its own folder under ``out/runs``; all runs share one
+full-precision model (``out/fp.pt``), so the sweep pays for pre-training once. A run whose
+``metrics.json`` exists with the same configuration is not trained again, so an interrupted
+sweep resumes where it stopped. After every run the table ``results.csv`` is rewritten from the
+run folders, so it always holds every finished point; the figures are drawn at the end.
+
+Size is the NNC (DeepCABAC) bitstream of the integer model (codes + int32 biases), the
+measure of the paper's size plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from itertools import product
+from pathlib import Path
+
+from ecqx.train import TrainConfig
+
+COLUMNS = (
+    "run",
+    "method",
+    "bits",
+    "lam",
+    "p",
+    "sparsity",
+    "top1_fp",
+    "top1_quantized",
+    "top1_integer",
+    "nnc_bytes",
+    "entropy_bits_per_weight",
+    "qat_epoch_seconds",
+)
+
+
+@dataclass(frozen=True)
+class Point:
+    method: str
+    bits: int
+    lam: float
+    p: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}-b{self.bits}-lam{self.lam:g}-p{self.p:g}"
+
+
+def grid(methods: list[str], bits: list[int], lams: list[float], ps: list[float]) -> list[Point]:
+    """All grid points; ECQ ignores p, so it gets one point per (bits, lambda) with p = 0."""
+    points = []
+    for method, b, lam in product(methods, bits, lams):
+        for p in ps if method == "ecqx" else [0.0]:
+            points.append(Point(method, b, lam, p))
+    return points
+
+
+def _finished(run: Path, cfg: TrainConfig) -> bool:
+    m = run / "metrics.json"
+    if not (m.is_file() and (run / "model.pt").is_file()):
+        return False
+    try:
+        return json.loads(m.read_text()).get("config") == asdict(cfg)
+    except json.JSONDecodeError:
+        return False
+
+
+def measure_size(run: Path, data: Path | None) -> dict:
+    """Integer model of a finished run: its test top-1 and NNC bitstream bytes."""
+    from ecqx.export import nnr
+    from ecqx.export.pipeline import build_integer
+    from ecqx.integer import engine
+
+    _, gsc, im = build_integer(run, data)
+    pred = engine.predict(im, im.quantize_input(gsc.features("testing")))
+    top1 = float((pred == gsc.labels("testing")).mean())
+    return {"top1_integer": top1, "nnc_bytes": len(nnr.encode(im))}
+
+
+def row(run: Path) -> dict:
+    m = json.loads((run / "metrics.json").read_text())
+    size = json.loads((run / "size.json").read_text()) if (run / "size.json").is_file() else {}
+    c = m["config"]
+    qat_s = m["qat_epoch_seconds"]
+    return {
+        "run": run.name,
+        "method": c["method"],
+        "bits": c["bits"],
+        "lam": c["lam"],
+        "p": c["p"],
+        "sparsity": round(m["sparsity"], 5),
+        "top1_fp": round(m["top1_fp"]["testing"], 5),
+        "top1_quantized": round(m["top1_quantized"]["testing"], 5),
+        "top1_integer": round(size.get("top1_integer", float("nan")), 5),
+        "nnc_bytes": size.get("nnc_bytes", ""),
+        "entropy_bits_per_weight": round(m["entropy_bits_per_weight"], 4),
+        "qat_epoch_seconds": round(sum(qat_s) / len(qat_s), 3) if qat_s else "",
+    }
+
+
+def write_table(out: Path) -> list[dict]:
+    runs = sorted(p.parent for p in (out / "runs").glob("*/metrics.json"))
+    rows = [row(r) for r in runs]
+    tmp = out / "results.csv.tmp"
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(out / "results.csv")
+    return rows
+
+
+def sweep(
+    data_dir: Path,
+    out: Path,
+    points: list[Point],
+    base: TrainConfig,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> list[dict]:
+    """Train every point not yet finished, measure it, keep ``results.csv`` current."""
+    from ecqx.data.gsc import GSCData
+    from ecqx.train import train
+
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    data = GSCData(Path(data_dir))
+    for i, pt in enumerate(points, 1):
+        cfg = replace(base, method=pt.method, bits=pt.bits, lam=pt.lam, p=pt.p)
+        cfg.validate()
+        run = out / "runs" / pt.name
+        if _finished(run, cfg):
+            log(f"[{i}/{len(points)}] {pt.name}: done before, kept")
+        else:
+            t0 = time.perf_counter()
+            log(f"[{i}/{len(points)}] {pt.name}: training")
+            train(data, run, cfg, progress=progress, fp_path=out / "fp.pt")
+            (run / "size.json").unlink(missing_ok=True)
+            log(f"[{i}/{len(points)}] {pt.name}: {time.perf_counter() - t0:.0f} s")
+        if not (run / "size.json").is_file():
+            (run / "size.json").write_text(json.dumps(measure_size(run, Path(data_dir))))
+        r = row(run)
+        log(
+            f"    sparsity {r['sparsity']:.3f}  top-1 {r['top1_quantized']:.3f} "
+            f"(integer {r['top1_integer']:.3f})  NNC {r['nnc_bytes']} B"
+        )
+        write_table(out)
+    return write_table(out)

@@ -1,0 +1,134 @@
+"""The sweep's figures, after the paper's: accuracy vs sparsity (ECQ vs ECQx, Fig. 7),
+accuracy vs NNC size per bit width (Fig. 9), and weight vs LRP relevance of one layer with
+marginal histograms (Fig. 4). Each takes the rows of ``results.csv`` (or a checkpoint) and
+writes one PNG."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+STYLE = {"ecq": ("tab:blue", "o", "ECQ"), "ecqx": ("tab:red", "s", "ECQx")}
+
+
+def _num(v: object) -> float:
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def accuracy_vs_sparsity(rows: list[dict], path: Path, bits: int = 4) -> Path | None:
+    """Top-1 over sparsity for ECQ and ECQx at one bit width, a line per method (and p)."""
+    sel = [r for r in rows if int(r["bits"]) == bits]
+    if not sel:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fp = [_num(r["top1_fp"]) for r in sel]
+    ax.axhline(100 * np.nanmean(fp), color="gray", ls="--", lw=1, label="float")
+    series: dict[tuple[str, float], list[dict]] = {}
+    for r in sel:
+        series.setdefault((r["method"], _num(r["p"])), []).append(r)
+    for (method, p), rs in sorted(series.items()):
+        rs = sorted(rs, key=lambda r: _num(r["sparsity"]))
+        color, marker, label = STYLE.get(method, ("black", "x", method))
+        if method == "ecqx" and len({k[1] for k in series if k[0] == "ecqx"}) > 1:
+            label += f" p={p:g}"
+        ax.plot(
+            [100 * _num(r["sparsity"]) for r in rs],
+            [100 * _num(r["top1_quantized"]) for r in rs],
+            marker=marker,
+            color=color,
+            label=label,
+            alpha=0.9 if p in (0.0, 0.1) else 0.5,
+        )
+    ax.set_xlabel("sparsity (% zero weights)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_size(rows: list[dict], path: Path, method: str = "ecqx") -> Path | None:
+    """Top-1 over NNC bitstream size, one line per bit width."""
+    sel = [r for r in rows if r["method"] == method and not math.isnan(_num(r["nnc_bytes"]))]
+    if not sel:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    cmap = plt.get_cmap("viridis")
+    for i, b in enumerate(sorted({int(r["bits"]) for r in sel})):
+        rs = sorted((r for r in sel if int(r["bits"]) == b), key=lambda r: _num(r["nnc_bytes"]))
+        ax.plot(
+            [_num(r["nnc_bytes"]) / 1000 for r in rs],
+            [100 * _num(r["top1_quantized"]) for r in rs],
+            marker="o",
+            color=cmap(i / 4),
+            label=f"{b} bit",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("NNC bitstream size (kB)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(f"MLP_GSC, {method.upper()}: accuracy vs size per bit width")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def weight_vs_relevance(
+    weights: np.ndarray, relevance: np.ndarray, codes: np.ndarray, path: Path, title: str
+) -> Path:
+    """Scatter of full-precision weight vs relevance, coloured by whether ECQx kept the weight,
+    with the marginal histograms of both (log counts)."""
+    w, r, keep = weights.ravel(), relevance.ravel(), codes.ravel() != 0
+    rng = np.random.default_rng(0)
+    idx = rng.choice(w.size, min(w.size, 30000), replace=False)
+    fig = plt.figure(figsize=(6.4, 6))
+    gs = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), hspace=0.05, wspace=0.05)
+    ax = fig.add_subplot(gs[1, 0])
+    top = fig.add_subplot(gs[0, 0], sharex=ax)
+    side = fig.add_subplot(gs[1, 1], sharey=ax)
+    for mask, color, label in ((~keep, "tab:gray", "zero"), (keep, "tab:red", "non-zero")):
+        m = mask[idx]
+        ax.scatter(w[idx][m], r[idx][m], s=2, alpha=0.35, color=color, label=label, linewidths=0)
+        top.hist(w[mask], bins=120, color=color, alpha=0.6, log=True)
+        side.hist(r[mask], bins=120, color=color, alpha=0.6, log=True, orientation="horizontal")
+    ax.set_xlabel("full-precision weight")
+    ax.set_ylabel("relevance (normalized, averaged)")
+    ax.legend(markerscale=6, loc="upper right")
+    top.tick_params(labelbottom=False)
+    side.tick_params(labelleft=False)
+    top.set_title(title)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
+    """Fig. 4 for one ECQx run's layer, from its checkpoint (None if it has no relevance)."""
+    import torch
+
+    ck = torch.load(Path(run) / "model.pt", map_location="cpu", weights_only=False)
+    layers = list(ck["quantizer"]["layers"].items())
+    name, st = layers[layer]
+    if st.get("relevance") is None:
+        return None
+    return weight_vs_relevance(
+        st["shadow"].numpy(),
+        st["relevance"].numpy(),
+        st["codes"].numpy(),
+        path,
+        f"{Path(run).name}, layer {name}",
+    )
