@@ -72,7 +72,12 @@ class SerialTransport(Transport):
         return f"serial {self.port}"
 
 
-QEMU_MACHINES = {"mps2-an386": "cortex-m4", "mps2-an500": "cortex-m7", "mps2-an385": "cortex-m3"}
+QEMU_MACHINES = {
+    "mps2-an386": "cortex-m4",
+    "mps2-an500": "cortex-m7",
+    "mps3-an547": "cortex-m55",
+    "mps2-an385": "cortex-m3",
+}
 
 
 class QemuTransport(Transport):

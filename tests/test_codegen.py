@@ -89,4 +89,11 @@ def test_platformio_configuration_parses_for_every_board(tmp_path):
     assert proc.returncode == 0 and "free from linting errors" in proc.stdout, proc.stdout
     proc = pio(project, "project", "config", "--json-output", timeout=120)
     envs = [name for name, _ in __import__("json").loads(proc.stdout)]
-    assert {"env:mps2-an386", "env:mps2-an500", "env:mps2-an385", "env:nano33ble"} <= set(envs)
+    assert {
+        "env:mps2-an386",
+        "env:mps2-an500",
+        "env:mps3-an547",
+        "env:mps2-an385",
+        "env:nano33ble",
+        "env:nucleo_l4r5zi",
+    } <= set(envs)

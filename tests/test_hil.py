@@ -185,3 +185,13 @@ def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, caps
     assert (tmp_path / "confusion.png").stat().st_size > 1000
     fw = json.loads((tiny_trained / "export" / "firmware_report.json").read_text())
     assert fw["sizes"]["flash"] > fw["weight_bytes"] and fw["sizes"]["ram"] > 0
+
+
+@pytest.mark.parametrize("board", ["mps3-an547", "mps2-an500"])
+def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsys, board):
+    """The other emulated cores: their own interrupt lines / memory maps, same answers."""
+    rc = main(["hil", "--model", str(tiny_trained), "--emulator", board, "--limit", "5",
+               "--out", str(tmp_path)])  # fmt: skip
+    assert rc == 0, capsys.readouterr().out
+    r = json.loads((tmp_path / "hil_report.json").read_text())
+    assert r["bit_exact"] and r["completed"] == r["requested"] >= 5

@@ -1,4 +1,4 @@
-/* Bare-metal start-up for the emulated MPS2 boards: vector table, .data/.bss set-up, FPU
+/* Bare-metal start-up for the emulated MPS2/MPS3 boards: vector table, .data/.bss set-up, FPU
  * enable, then main(). Arduino builds use their framework's start-up instead. */
 #if defined(ECQX_BARE_METAL)
 
@@ -37,7 +37,16 @@ void reset_handler(void)
 
 typedef void (*vector_t)(void);
 
-__attribute__((section(".vectors"), used)) static const vector_t vectors[16 + 32] = {
+/* The UART's receive interrupt line differs per board (0 on MPS2, 33 on MPS3 AN547);
+ * the board's build flags set ECQX_UART0_RX_IRQ, every other line gets the default. */
+#ifndef ECQX_UART0_RX_IRQ
+#define ECQX_UART0_RX_IRQ 0
+#endif
+#define IRQ(n) ((n) == ECQX_UART0_RX_IRQ ? ecqx_uart0_rx_handler : default_handler)
+#define IRQ8(n) IRQ(n), IRQ(n + 1), IRQ(n + 2), IRQ(n + 3), IRQ(n + 4), IRQ(n + 5), IRQ(n + 6), \
+                IRQ(n + 7)
+
+__attribute__((section(".vectors"), used)) static const vector_t vectors[16 + 64] = {
     (vector_t)(uintptr_t)&__StackTop,
     reset_handler,
     default_handler, /* NMI */
@@ -45,20 +54,16 @@ __attribute__((section(".vectors"), used)) static const vector_t vectors[16 + 32
     default_handler, /* MemManage */
     default_handler, /* BusFault */
     default_handler, /* UsageFault */
-    0, 0, 0, 0,
+    default_handler, /* SecureFault (v8-M), reserved before */
+    0,
+    0,
+    0,
     default_handler, /* SVC */
     default_handler, /* DebugMon */
     0,
     default_handler, /* PendSV */
     ecqx_systick_handler, /* SysTick */
-    ecqx_uart0_rx_handler, /* IRQ 0: UART0 RX */
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler, default_handler, default_handler, default_handler, default_handler,
-    default_handler,
+    IRQ8(0), IRQ8(8), IRQ8(16), IRQ8(24), IRQ8(32), IRQ8(40), IRQ8(48), IRQ8(56),
 };
 
 #endif /* ECQX_BARE_METAL */

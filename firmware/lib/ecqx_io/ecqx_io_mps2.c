@@ -13,7 +13,15 @@
 
 #include "ecqx_io.h"
 
-#define UART0_BASE 0x40004000u
+/* MPS2 boards: UART0 at 0x40004000, receive IRQ 0. MPS3 AN547 (Cortex-M55, boots Secure):
+ * the UART0 Secure alias 0x59303000, receive IRQ 33; its board file sets both. */
+#ifndef ECQX_UART0_BASE
+#define ECQX_UART0_BASE 0x40004000u
+#endif
+#ifndef ECQX_UART0_RX_IRQ
+#define ECQX_UART0_RX_IRQ 0
+#endif
+#define UART0_BASE ECQX_UART0_BASE
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00u))
 #define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04u))
 #define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08u))
@@ -24,8 +32,7 @@
 #define UART_CTRL_TX_EN 0x1u
 #define UART_CTRL_RX_EN 0x2u
 #define UART_CTRL_RX_IRQ 0x8u
-#define UART0_RX_IRQn 0u
-#define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
+#define NVIC_ISER(n) (*(volatile uint32_t *)(0xE000E100u + 4u * (n)))
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
@@ -61,7 +68,7 @@ void ecqx_io_init(void)
     SYST_RVR = 25000u - 1u; /* 1 ms at the boards' 25 MHz */
     UART_BAUDDIV = 16u;
     UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_IRQ;
-    NVIC_ISER0 = 1u << UART0_RX_IRQn;
+    NVIC_ISER(ECQX_UART0_RX_IRQ / 32u) = 1u << (ECQX_UART0_RX_IRQ % 32u);
 }
 
 uint8_t ecqx_io_read_byte(void)

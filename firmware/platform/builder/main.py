@@ -32,7 +32,9 @@ env.Append(
         "ECQX_BARE_METAL",
         "ECQX_BOARD_MPS2",
         ("ECQX_BOARD_NAME", '\\"' + board.id + '\\"'),
-    ],
+    ]
+    # board-specific peripheral addresses and interrupt lines (NAME=VALUE strings)
+    + [tuple(d.split("=", 1)) for d in board.get("build.defines", [])],
     LINKFLAGS=cpu_flags
     + [
         "--specs=nano.specs",
