@@ -34,10 +34,10 @@ CHECKPOINT_VERSION = 1
 @dataclass
 class TrainConfig:
     bits: int = 4
-    lam: float = 24.0
+    lam: float = 32.0
     p: float = 0.1
     method: str = "ecqx"  # ecqx (LRP relevance) | ecq (none)
-    epochs: int = 20
+    epochs: int = 12
     lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
     fp_epochs: int = 30
     batch: int = 64

@@ -16,7 +16,9 @@ from ecqx import __version__
 from ecqx.export.sparse_format import descriptors, encode_grouped, pack_dense, storage_bits
 from ecqx.integer.model import IntegerModel, IntLayer
 
-FORMATS = ("auto", "sparse", "dense")
+# auto: the smaller of sparse and dense per layer; int8: dense one byte per weight (the DSP
+# SMLAD path; the baseline the benchmark compares against).
+FORMATS = ("auto", "sparse", "dense", "int8")
 HEADER = "ecqx_model_data.h"
 
 
@@ -83,9 +85,10 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
             "weight_bytes": enc.nbytes,
         }
     else:
-        packed = pack_dense(ly.codes, ly.bits)
+        width = 8 if fmt == "int8" else storage_bits(ly.bits)
+        packed = pack_dense(ly.codes, width)
         ctx |= {
-            "storage_bits": storage_bits(ly.bits),
+            "storage_bits": width,
             "n_weights": packed.size,
             "weights": c_array(packed, 24),
             "weight_bytes": int(packed.nbytes),

@@ -152,3 +152,17 @@ def test_beta_search_keeps_extra_sparsity_within_p(p):
         assert over or bool((counts[int(round(nxt * 256)) :] - counts[0] > p * w.numel()).any())
     if p == 0.0:
         assert got <= ecq_zeros
+
+
+def test_two_bit_grid_is_not_all_zero_before_the_entropy_term():
+    """A ternary grid with the percentile step put ~all Gaussian weights at zero; the MSE step
+    keeps the nearest-neighbour zeros near the Gaussian optimum (~47% for step ~1.22 sigma)."""
+    w = torch.randn(256, 512, generator=torch.Generator().manual_seed(0))
+    grid = make_grid(w, 2)
+    assert 1.1 < grid.step / float(w.std()) < 1.35
+    zeros = float((nearest_codes(w, grid) == 0).float().mean())
+    assert 0.35 < zeros < 0.6
+    # wider grids keep the percentile rule
+    assert make_grid(w, 4).step == pytest.approx(
+        float(w.abs().flatten().kthvalue(round(0.999 * (w.numel() - 1)) + 1).values) / 7, rel=1e-6
+    )

@@ -36,9 +36,9 @@ def run_host(exe, x, n_out):
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4, 5])
-@pytest.mark.parametrize("weights", ["sparse", "dense"])
+@pytest.mark.parametrize("weights", ["sparse", "dense", "int8"])
 def test_host_kernel_is_bit_exact(tmp_path, bits, weights):
-    # 41 inputs (odd: unaligned packed rows), a 300-wide layer (gaps > 255: escapes)
+    # 41 inputs (odd: unaligned packed rows), a 300-wide layer (codes spread over two windows)
     model, feats = random_integer_model(
         seed=bits, bits=bits, widths=(41, 300, 24, 7), sparsity=0.85
     )
@@ -55,6 +55,7 @@ def test_host_kernel_is_bit_exact(tmp_path, bits, weights):
         ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],  # DSP path (SMLAD)
         ["-mcpu=cortex-m3"],  # portable path
         ["-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+        ["-mcpu=cortex-m55", "-mfloat-abi=hard"],  # Helium core; DSP path
     ],
 )
 def test_kernel_compiles_warning_free_for_cortex_m(tmp_path, cpu):

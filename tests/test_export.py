@@ -95,7 +95,7 @@ def test_nnc_bitstream_round_trips_exactly(tmp_path):
     assert info["compression_ratio"] > 4  # 4-bit and 80% sparse: far below float32
 
 
-@pytest.mark.parametrize("fmt", ["sparse", "dense"])
+@pytest.mark.parametrize("fmt", ["sparse", "dense", "int8"])
 def test_c_header_compiles_warning_free(tmp_path, fmt):
     model, _ = random_integer_model(seed=40)
     path, _ = c_headers.export(model, tmp_path, fmt)

@@ -112,3 +112,22 @@ def test_bad_arguments_are_refused(kwargs):
     model, _, _ = pretrained()
     with pytest.raises(ValueError):
         Quantizer(model, **kwargs)
+
+
+def test_lambda_scale_ramps_from_nearest_neighbour_to_full_lambda():
+    """train() warms lambda up through lam_scale: 0 is plain rounding, 1 the full constraint."""
+    from ecqx.quantizer.grid import nearest_codes
+
+    model, _, _ = pretrained()
+    q = Quantizer(model, bits=4, lam=64.0, p=0.0, criterion=NoRelevance())
+    full = q.sparsity()
+    q.lam_scale = 0.0
+    q.assign()
+    for s in q.layers:
+        assert torch.equal(s.codes, nearest_codes(s.shadow.detach(), s.grid))
+    half_way = []
+    for scale in (0.25, 0.5, 1.0):
+        q.lam_scale = scale
+        q.assign()
+        half_way.append(q.sparsity())
+    assert half_way == sorted(half_way) and half_way[-1] == full > half_way[0]

@@ -1,0 +1,126 @@
+"""Firmware benchmark: flash, RAM and exact instructions per inference on emulated cores.
+
+For each trained model (e.g. the 4-bit and 2-bit working points), each emulated board and each
+C weight encoding, build the firmware with PlatformIO, run the first N test clips through the
+HIL check on QEMU (bit-exactness is checked on the way) and print one table row. Instruction
+counts come from the TCG plugin between the inference markers: instructions, not cycles.
+
+    python benchmarks/bench_firmware.py --models runs/sweep/runs/ecqx-b4-lam1024-p0.1 \
+        runs/sweep/runs/ecqx-b2-lam32-p0.1 --boards mps2-an386 mps2-an500 --weights auto int8
+
+Writes the table as Markdown and JSON next to the build folders (--work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+from pathlib import Path
+
+from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
+from ecqx.export.pipeline import INTEGER_MODEL, load_data
+from ecqx.hil.check import run_check
+from ecqx.hil.device import Device
+from ecqx.hil.plugin import build_plugin, marker_addresses
+from ecqx.hil.transport import QEMU_MACHINES, QemuTransport
+from ecqx.integer import engine
+from ecqx.integer.checkpoint import load_checkpoint
+from ecqx.integer.model import IntegerModel
+
+COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_bytes", "flash",
+           "ram", "instructions", "bit_exact", "top1")  # fmt: skip
+
+
+def measure(model_dir: Path, board: str, weights: str, n: int, work: Path) -> dict:
+    out = work / f"{model_dir.name}-{board}-{weights}"
+    row = {"model": model_dir.name, "board": board, "core": QEMU_MACHINES[board],
+           "weights": weights}  # fmt: skip
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            export_cortex_m(model_dir, out, board=board, weights=weights)
+    except FirmwareError as e:  # e.g. dense int8 weights do not fit a 512 KiB ITCM
+        lines = str(e).splitlines()
+        why = next((ln for ln in lines if "overflow" in ln), lines[0])
+        return row | {"error": why.strip()[:120]}
+    fw = json.loads((out / "firmware_report.json").read_text())
+    im = IntegerModel.load(out / INTEGER_MODEL)
+    gsc = load_data(load_checkpoint(model_dir), None)
+    feats, labels = gsc.features("testing")[:n], gsc.labels("testing")[:n]
+    x = im.quantize_input(feats)
+    elf = Path(fw["elf"])
+    icount = out / "instructions.txt"
+    icount.unlink(missing_ok=True)
+    transport = QemuTransport(elf, board, build_plugin(out), marker_addresses(elf), icount)
+    with transport:
+        dev = Device(transport, timeout=10.0)
+        dev.wait_boot()
+        r = run_check(dev, im, x, labels, out / "hil", engine.predict(im, x), icount, False)
+    nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
+    total = sum(ly.codes.size for ly in im.layers)
+    return row | {
+        "bits": max(ly.bits for ly in im.layers),
+        "sparsity": round(1 - nz / total, 4),
+        "weight_bytes": fw["weight_bytes"],
+        "flash": fw["sizes"]["flash"],
+        "ram": fw["sizes"]["ram"],
+        "instructions": round(r["instructions_per_inference"]["mean"]),
+        "bit_exact": r["bit_exact"],
+        "top1": r["top1"]["device"],
+        "samples": r["completed"],
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        if "error" in r:
+            cells = [str(r.get(c, "")) for c in COLUMNS[:6]] + [f"not built: {r['error']}"]
+            cells += [""] * (len(COLUMNS) - len(cells))
+        else:
+            cells = [f"{r[c]:,}" if isinstance(r[c], int) and not isinstance(r[c], bool)
+                     else str(r[c]) for c in COLUMNS]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="+", required=True, help="folders from `ecqx train`")
+    ap.add_argument(
+        "--boards",
+        nargs="+",
+        default=["mps2-an386", "mps2-an500"],
+        choices=list(QEMU_MACHINES),
+        help="emulated boards (default M4 and M7)",
+    )
+    ap.add_argument(
+        "--weights",
+        nargs="+",
+        default=["auto", "int8"],
+        choices=["auto", "sparse", "dense", "int8"],
+        help="C weight encodings (default auto = sparse/dense per layer, int8)",
+    )
+    ap.add_argument("-n", type=int, default=20, help="test clips per run (default 20)")
+    ap.add_argument("--work", default="runs/bench_firmware", help="build/report folder")
+    args = ap.parse_args()  # fmt: skip
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for m in args.models:
+        for board in args.boards:
+            for w in args.weights:
+                rows.append(measure(Path(m), board, w, args.n, work))
+                r = rows[-1]
+                print(f"{r['model']} {board} {w}: " + (r.get("error") or
+                      f"{r['instructions']:,} instructions, flash {r['flash']:,} B, "
+                      f"bit-exact {r['bit_exact']}"), flush=True)  # fmt: skip
+    table = markdown(rows)
+    (work / "bench_firmware.md").write_text(table + "\n")
+    (work / "bench_firmware.json").write_text(json.dumps(rows, indent=1))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""ecqx sweep on tiny data: grid, shared pre-training, resume, table and figures."""
+
+import csv
+
+import pytest
+
+from ecqx.cli import main
+from ecqx.sweep import grid
+
+
+def test_grid_gives_ecq_one_point_per_lambda():
+    pts = grid(["ecq", "ecqx"], [2, 4], [1.0, 8.0], [0.1, 0.3])
+    assert len([p for p in pts if p.method == "ecq"]) == 4
+    assert len([p for p in pts if p.method == "ecqx"]) == 8
+    assert len({p.name for p in pts}) == len(pts)
+
+
+def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
+    argv = ["sweep", "--data", str(tiny_gsc), "--out", str(tmp_path), "--bits", "2,4",
+            "--lams", "2,32", "--epochs", "1", "--fp-epochs", "2"]  # fmt: skip
+    assert main(argv) == 0
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert len(rows) == 8 and {r["method"] for r in rows} == {"ecq", "ecqx"}
+    for r in rows:
+        assert 0 <= float(r["sparsity"]) <= 1 and int(r["nnc_bytes"]) > 0
+        assert float(r["top1_quantized"]) >= 0 and float(r["qat_epoch_seconds"]) > 0
+    # one pre-training for all points
+    assert (tmp_path / "fp.pt").is_file() and not list((tmp_path / "runs").glob("*/fp.pt"))
+    # larger lambda, sparser (same method and bits)
+    by = {(r["method"], r["bits"], float(r["lam"])): float(r["sparsity"]) for r in rows}
+    for m in ("ecq", "ecqx"):
+        for b in ("2", "4"):
+            assert by[(m, b, 32.0)] >= by[(m, b, 2.0)]
+    for f in ("fig7_top1_vs_sparsity_4bit.png", "fig9_top1_vs_size.png",
+              "fig4_weight_vs_relevance.png"):  # fmt: skip
+        assert (tmp_path / f).stat().st_size > 5000, f
+    capsys.readouterr()
+    # resume: nothing is trained again
+    stamp = {p: p.stat().st_mtime for p in (tmp_path / "runs").glob("*/model.pt")}
+    assert main(argv) == 0
+    assert "training" not in capsys.readouterr().out
+    assert stamp == {p: p.stat().st_mtime for p in (tmp_path / "runs").glob("*/model.pt")}
+
+
+@pytest.mark.parametrize("bad", [["--methods", "ecq,foo"], ["--bits", "4,7"]])
+def test_sweep_refuses_bad_grids(tmp_path, bad, capsys):
+    try:
+        rc = main(["sweep", "--out", str(tmp_path), *bad])
+    except SystemExit as e:
+        rc = e.code
+    assert rc == 2
+    assert "error" in capsys.readouterr().err
