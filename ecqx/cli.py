@@ -153,9 +153,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ecqx_runs = [r for r in rows if r["method"] == "ecqx"]
     if ecqx_runs:
         pick = max(ecqx_runs, key=lambda r: float(r["sparsity"]))
-        figs.append(
-            relevance_figure(out / "runs" / pick["run"], out / "fig4_weight_vs_relevance.png")
-        )
+        for layer, where in ((0, "input"), (-1, "output")):
+            figs.append(
+                relevance_figure(
+                    out / "runs" / pick["run"],
+                    out / f"fig4_weight_vs_relevance_{where}_layer.png",
+                    layer=layer,
+                )
+            )
     print(f"{len(rows)} runs in {out / 'results.csv'}")
     for f in figs:
         if f is not None:
@@ -348,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
         "ECQ ignores p), sharing one pre-trained float model. Resumable: finished points are "
         "kept. Writes results.csv (sparsity, top-1 float/quantized/integer, NNC bytes, QAT "
         "epoch time) and the figures: top-1 vs sparsity per bit width (ECQ vs ECQx), top-1 vs "
-        "NNC size per bit width, weight vs relevance of the sparsest ECQx run's first layer.",
+        "NNC size per bit width, weight vs relevance of the sparsest ECQx run's input and "
+        "output layers.",
     )
     sw.add_argument(
         "--data",
