@@ -20,13 +20,10 @@ import json
 from pathlib import Path
 
 from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
-from ecqx.export.pipeline import INTEGER_MODEL, load_data
-from ecqx.hil.check import run_check
-from ecqx.hil.device import Device
-from ecqx.hil.plugin import build_plugin, marker_addresses
-from ecqx.hil.transport import QEMU_MACHINES, QemuTransport
-from ecqx.integer import engine
-from ecqx.integer.checkpoint import load_checkpoint
+from ecqx.export.c_headers import FORMATS
+from ecqx.export.pipeline import INTEGER_MODEL
+from ecqx.hil.run import hil
+from ecqx.hil.transport import QEMU_MACHINES
 from ecqx.integer.model import IntegerModel
 
 COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_bytes", "flash",
@@ -45,18 +42,10 @@ def measure(model_dir: Path, board: str, weights: str, n: int, work: Path) -> di
         why = next((ln for ln in lines if "overflow" in ln), lines[0])
         return row | {"error": why.strip()[:120]}
     fw = json.loads((out / "firmware_report.json").read_text())
+    # the firmware just built in `out` is the one hil() finds there and runs
+    r = hil(model_dir, emulator=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
+            export_dir=out)  # fmt: skip
     im = IntegerModel.load(out / INTEGER_MODEL)
-    gsc = load_data(load_checkpoint(model_dir), None)
-    feats, labels = gsc.features("testing")[:n], gsc.labels("testing")[:n]
-    x = im.quantize_input(feats)
-    elf = Path(fw["elf"])
-    icount = out / "instructions.txt"
-    icount.unlink(missing_ok=True)
-    transport = QemuTransport(elf, board, build_plugin(out), marker_addresses(elf), icount)
-    with transport:
-        dev = Device(transport, timeout=10.0)
-        dev.wait_boot()
-        r = run_check(dev, im, x, labels, out / "hil", engine.predict(im, x), icount, False)
     nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
     total = sum(ly.codes.size for ly in im.layers)
     return row | {
@@ -99,7 +88,7 @@ def main() -> None:
         "--weights",
         nargs="+",
         default=["auto", "int8"],
-        choices=["auto", "sparse", "dense", "int8"],
+        choices=list(FORMATS),
         help="C weight encodings (default auto = sparse/dense per layer, int8)",
     )
     ap.add_argument("-n", type=int, default=20, help="test clips per run (default 20)")

@@ -205,7 +205,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
-    from ecqx.train import train
+    from ecqx.train import finished, train
 
     data_dir = Path(args.data) if args.data else DEFAULT_DATA
     if not args.data:
@@ -214,7 +214,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     work = Path(args.work)
     model_dir = work / "train"
     print(f"[2/5] training MLP_GSC and quantizing with {args.method.upper()} at {args.bits} bits")
-    if (model_dir / "metrics.json").is_file() and _same_config(model_dir, args):
+    if finished(model_dir, config_from(args)):
         m = json.loads((model_dir / "metrics.json").read_text())
         print("      reusing the finished training run")
     else:
@@ -272,13 +272,6 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         f"device bit-exact: {'yes' if final['hil_bit_exact'] else 'NO'}"
     )
     return 0 if final["hil_bit_exact"] else 1
-
-
-def _same_config(model_dir: Path, args: argparse.Namespace) -> bool:
-    from dataclasses import asdict
-
-    saved = json.loads((model_dir / "metrics.json").read_text()).get("config")
-    return saved == asdict(config_from(args)) and (model_dir / "model.pt").is_file()
 
 
 def summary_table(m: dict) -> str:

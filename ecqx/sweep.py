@@ -16,11 +16,11 @@ import csv
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
-from ecqx.train import TrainConfig
+from ecqx.train import TrainConfig, finished
 
 COLUMNS = (
     "run",
@@ -57,16 +57,6 @@ def grid(methods: list[str], bits: list[int], lams: list[float], ps: list[float]
         for p in ps if method == "ecqx" else [0.0]:
             points.append(Point(method, b, lam, p))
     return points
-
-
-def _finished(run: Path, cfg: TrainConfig) -> bool:
-    m = run / "metrics.json"
-    if not (m.is_file() and (run / "model.pt").is_file()):
-        return False
-    try:
-        return json.loads(m.read_text()).get("config") == asdict(cfg)
-    except json.JSONDecodeError:
-        return False
 
 
 def measure_size(run: Path, data: Path | None) -> dict:
@@ -133,7 +123,7 @@ def sweep(
         cfg = replace(base, method=pt.method, bits=pt.bits, lam=pt.lam, p=pt.p)
         cfg.validate()
         run = out / "runs" / pt.name
-        if _finished(run, cfg):
+        if finished(run, cfg):
             log(f"[{i}/{len(points)}] {pt.name}: done before, kept")
         else:
             t0 = time.perf_counter()

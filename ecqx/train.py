@@ -60,6 +60,23 @@ class TrainConfig:
             raise ValueError(f"invalid training configuration: {self}")
 
 
+def finished(out: Path, cfg: TrainConfig) -> bool:
+    """Whether ``out`` holds a completed run (checkpoint + metrics) of exactly ``cfg``."""
+    m = Path(out) / "metrics.json"
+    if not (m.is_file() and (Path(out) / "model.pt").is_file()):
+        return False
+    try:
+        return json.loads(m.read_text()).get("config") == asdict(cfg)
+    except json.JSONDecodeError:
+        return False
+
+
+def lam_ramp(done_epochs: float, warmup: float) -> float:
+    """The share of lambda in force after ``done_epochs`` of QAT: linear 0 -> 1 over
+    ``warmup`` epochs, 1 without warm-up."""
+    return min(1.0, done_epochs / warmup) if warmup > 0 else 1.0
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -125,10 +142,8 @@ def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
 ) -> tuple[Quantizer, list[float]]:
     criterion = LRP() if cfg.method == "ecqx" else NoRelevance()
-    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion, lr=cfg.qat_lr)
-    if cfg.lam_warmup > 0:
-        q.lam_scale = 0.0
-        q.assign()
+    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion, lr=cfg.qat_lr,
+                  lam_scale=lam_ramp(0.0, cfg.lam_warmup))  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times = []
@@ -148,8 +163,7 @@ def qat(
             # on its own cluster probabilities and the network never recovers (measured:
             # lambda 48 -> chance accuracy after one epoch). Ramping it lets sparsity grow
             # while the remaining weights adapt.
-            done = epoch + k / len(parts)
-            q.lam_scale = min(1.0, done / cfg.lam_warmup) if cfg.lam_warmup > 0 else 1.0
+            q.lam_scale = lam_ramp(epoch + k / len(parts), cfg.lam_warmup)
             st = q.step(x[idx], y[idx])
             loss_sum += st.loss * st.count
             correct += st.correct

@@ -101,7 +101,6 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
     model.validate()
     if isinstance(formats, str):
         formats = [formats] * len(model.layers)
-    # Sparse layers fed by a ReLU go column-wise: their zero inputs are skipped.
     layers = [
         layer_context(i, ly, choose(ly, f))
         for i, (ly, f) in enumerate(zip(model.layers, formats, strict=True))

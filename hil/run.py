@@ -60,13 +60,15 @@ def hil(
     out: Path | None = None,
     timeout: float = 5.0,
     progress: bool = True,
+    export_dir: Path | None = None,
 ) -> dict:
     from ecqx.export.pipeline import INTEGER_MODEL, load_data
     from ecqx.hil.plugin import build_plugin, marker_addresses
     from ecqx.integer.checkpoint import load_checkpoint
 
     model_dir = Path(model_dir)
-    export_dir = model_dir / "export"
+    # the firmware and integer model are looked up (and built if missing) here
+    export_dir = Path(export_dir) if export_dir else model_dir / "export"
     out = Path(out) if out else model_dir / "hil"
     out.mkdir(parents=True, exist_ok=True)
     ck = load_checkpoint(model_dir)

@@ -60,4 +60,3 @@ void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_groupe
         y[r] = ecqx_requantize(acc, rq.multiplier, rq.shift, rq.out_min);
     }
 }
-

@@ -24,7 +24,6 @@ typedef struct {
 void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_grouped_t *w,
                      const int32_t *bias, ecqx_requant_t rq);
 
-
 /* Dense weights packed in 2-, 4- or 8-bit two's-complement fields, row-major, first
  * weight in the low bits of a byte. */
 void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32_t storage_bits,

@@ -82,6 +82,7 @@ class Quantizer:
         lr: float = 1e-4,
         grad_scaling: bool = True,
         beta_resolution: int = DEFAULT_RESOLUTION,
+        lam_scale: float = 1.0,
     ) -> None:
         check_bits(bits)
         if lam < 0:
@@ -98,7 +99,7 @@ class Quantizer:
         self.criterion: Criterion = criterion if criterion is not None else LRP()
         self.momentum = momentum
         # Multiplies every layer's lambda; train() ramps it from 0 to 1 (lambda warm-up).
-        self.lam_scale = 1.0
+        self.lam_scale = lam_scale
         self.grad_scaling = grad_scaling
         self.beta_resolution = beta_resolution
         largest = max(m.weight.numel() for _, m in named)
