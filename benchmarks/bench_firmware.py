@@ -22,6 +22,8 @@ from pathlib import Path
 from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
 from ecqx.export.c_headers import FORMATS
 from ecqx.export.pipeline import INTEGER_MODEL
+from ecqx.hil.profile import read_counts
+from ecqx.hil.profile import table as profile_table
 from ecqx.hil.run import hil
 from ecqx.hil.transport import QEMU_MACHINES
 from ecqx.integer.model import IntegerModel
@@ -30,7 +32,9 @@ COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_byte
            "ram", "instructions", "bit_exact", "top1")  # fmt: skip
 
 
-def measure(model_dir: Path, board: str, weights: str, n: int, work: Path) -> dict:
+def measure(
+    model_dir: Path, board: str, weights: str, n: int, work: Path, profile: bool = False
+) -> dict:
     out = work / f"{model_dir.name}-{board}-{weights}"
     row = {"model": model_dir.name, "board": board, "core": QEMU_MACHINES[board],
            "weights": weights}  # fmt: skip
@@ -44,7 +48,11 @@ def measure(model_dir: Path, board: str, weights: str, n: int, work: Path) -> di
     fw = json.loads((out / "firmware_report.json").read_text())
     # the firmware just built in `out` is the one hil() finds there and runs
     r = hil(model_dir, emulator=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
-            export_dir=out)  # fmt: skip
+            export_dir=out, profile=profile)  # fmt: skip
+    if profile:
+        fw_elf = Path(fw["elf"])
+        counts = read_counts(out / "hil" / "profile.txt")
+        (out / "profile.md").write_text(profile_table(counts, fw_elf, r["completed"]) + "\n")
     im = IntegerModel.load(out / INTEGER_MODEL)
     nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
     total = sum(ly.codes.size for ly in im.layers)
@@ -93,6 +101,12 @@ def main() -> None:
     )
     ap.add_argument("-n", type=int, default=20, help="test clips per run (default 20)")
     ap.add_argument("--work", default="runs/bench_firmware", help="build/report folder")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also count instructions per function (slower); printed and written to "
+        "<work>/<run>/profile.md",
+    )
     args = ap.parse_args()  # fmt: skip
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -100,11 +114,14 @@ def main() -> None:
     for m in args.models:
         for board in args.boards:
             for w in args.weights:
-                rows.append(measure(Path(m), board, w, args.n, work))
+                rows.append(measure(Path(m), board, w, args.n, work, args.profile))
                 r = rows[-1]
                 print(f"{r['model']} {board} {w}: " + (r.get("error") or
                       f"{r['instructions']:,} instructions, flash {r['flash']:,} B, "
                       f"bit-exact {r['bit_exact']}"), flush=True)  # fmt: skip
+                prof = work / f"{r['model']}-{board}-{w}" / "profile.md"
+                if args.profile and "error" not in r:
+                    print(prof.read_text())
     table = markdown(rows)
     (work / "bench_firmware.md").write_text(table + "\n")
     (work / "bench_firmware.json").write_text(json.dumps(rows, indent=1))

@@ -61,6 +61,7 @@ def hil(
     timeout: float = 5.0,
     progress: bool = True,
     export_dir: Path | None = None,
+    profile: bool = False,
 ) -> dict:
     from ecqx.export.pipeline import INTEGER_MODEL, load_data
     from ecqx.hil.plugin import build_plugin, marker_addresses
@@ -77,8 +78,10 @@ def hil(
         elf = firmware_for(model_dir, export_dir, emulator, data)
         icount_file = out / "instructions.txt"
         icount_file.unlink(missing_ok=True)
+        # per-address counts, written when the emulator exits (see hil/profile.py)
+        profile_file = out / "profile.txt" if profile else None
         transport: Transport = QemuTransport(
-            elf, emulator, build_plugin(out), marker_addresses(elf), icount_file
+            elf, emulator, build_plugin(out), marker_addresses(elf), icount_file, profile_file
         )
     elif port:
         transport = SerialTransport(port, baud)

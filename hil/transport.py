@@ -84,7 +84,7 @@ class QemuTransport(Transport):
     """QEMU running the firmware ELF, its UART0 on the process's stdin/stdout (binary safe).
 
     With ``icount_plugin`` the TCG plugin writes exact instruction counts between the two
-    firmware markers to ``icount_file``."""
+    firmware markers to ``icount_file`` and, with ``profile_file``, per-address counts there."""
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class QemuTransport(Transport):
         icount_plugin: Path | None = None,
         markers: tuple[int, int] | None = None,
         icount_file: Path | None = None,
+        profile_file: Path | None = None,
     ) -> None:
         if machine not in QEMU_MACHINES:
             raise TransportError(
@@ -105,10 +106,10 @@ class QemuTransport(Transport):
                "-serial", "stdio", "-semihosting-config", "enable=on,target=native",
                "-kernel", str(elf)]  # fmt: skip
         if icount_plugin is not None and markers is not None and icount_file is not None:
-            cmd += [
-                "-plugin",
-                f"{icount_plugin},begin={markers[0]:#x},end={markers[1]:#x},out={icount_file}",
-            ]
+            args = f"{icount_plugin},begin={markers[0]:#x},end={markers[1]:#x},out={icount_file}"
+            if profile_file is not None:
+                args += f",profile={profile_file}"
+            cmd += ["-plugin", args]
         self.machine = machine
         self.cmd = cmd
         self._p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -3,6 +3,7 @@ firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end.
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,9 @@ from conftest import random_integer_model
 from ecqx.cli import main
 from ecqx.hil.check import run_check
 from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout
+from ecqx.hil.profile import by_function, read_counts, table
 from ecqx.hil.protocol import BadFrame, ErrorCode, Frame, Msg, Parser, encode
+from ecqx.hil.run import hil
 from ecqx.hil.transport import Transport
 from ecqx.integer import engine
 
@@ -195,3 +198,19 @@ def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsy
     assert rc == 0, capsys.readouterr().out
     r = json.loads((tmp_path / "hil_report.json").read_text())
     assert r["bit_exact"] and r["completed"] == r["requested"] >= 5
+
+
+def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path):
+    """The per-address profile covers the same intervals as the plain count, exactly, and
+    attributes most of an inference to the fully-connected kernels."""
+    r = hil(tiny_trained, emulator="mps2-an386", limit=3, out=tmp_path, progress=False,
+            profile=True)  # fmt: skip
+    assert r["bit_exact"] and r["completed"] == 3
+    counted = sum(int(v) for v in (tmp_path / "instructions.txt").read_text().split())
+    counts = read_counts(tmp_path / "profile.txt")
+    assert sum(counts.values()) == counted
+    elf = Path(json.loads((tiny_trained / "export" / "firmware_report.json").read_text())["elf"])
+    per_fn = by_function(counts, elf)
+    kernels = sum(n for name, n in per_fn.items() if name.startswith("ecqx_fc_"))
+    assert kernels > 0.8 * counted and "?" not in per_fn
+    assert "| ecqx_fc_" in table(counts, elf, 3)

@@ -10,9 +10,12 @@
 
 #include <stdint.h>
 
+/* Two independent selects, which compile to conditional moves rather than branches. */
 static inline int8_t ecqx_clamp_i8(int32_t v, int32_t lo)
 {
-    return (int8_t)(v < lo ? lo : (v > 127 ? 127 : v));
+    v = v < lo ? lo : v;
+    v = v > 127 ? 127 : v;
+    return (int8_t)v;
 }
 
 static inline int8_t ecqx_requantize(int32_t acc, int32_t multiplier, int32_t shift,
@@ -20,8 +23,15 @@ static inline int8_t ecqx_requantize(int32_t acc, int32_t multiplier, int32_t sh
 {
 #if ECQX_SINGLE_ROUNDING
     const int32_t total = 31 - shift;
-    const int64_t v = ((int64_t)acc * multiplier + ((int64_t)1 << (total - 1))) >> total;
-    return ecqx_clamp_i8((int32_t)(v < -256 ? -256 : (v > 256 ? 256 : v)), out_min);
+    const int64_t v = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
+    if (total >= 32) {
+        /* floor(v / 2^total) == floor(floor(v / 2^32) / 2^(total - 32)): the high word of the
+         * product is enough (one multiply-accumulate and one shift on Cortex-M), and the
+         * result fits int32, so no range guard before the clamp. */
+        return ecqx_clamp_i8((int32_t)(v >> 32) >> (total - 32), out_min);
+    }
+    const int64_t q = v >> total;
+    return ecqx_clamp_i8((int32_t)(q < -256 ? -256 : (q > 256 ? 256 : q)), out_min);
 #else
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;

@@ -1,6 +1,9 @@
 /* QEMU TCG plugin: exact count of guest instructions executed between two marker
  * addresses (ecqx_marker_begin / ecqx_marker_end in the firmware). One line per completed
  * begin..end interval is appended to the file named by out=PATH.
+ * With profile=PATH it also counts, per instruction address, the executions inside the
+ * intervals and writes "address count" lines to PATH at exit (hil/profile.py maps them to
+ * functions). Profiling uses a callback per instruction, so it is slower than plain counting.
  *
  * Debian ships QEMU without qemu-plugin.h, so the few API v1 declarations used here are
  * written out (they are stable across QEMU 7.x/8.x). Build: gcc -shared -fPIC -O2. */
@@ -40,6 +43,11 @@ static int inside;
 static uint64_t addr_begin, addr_end;
 static FILE *out;
 
+/* Open-addressing table: firmware code is far smaller than this many instructions. */
+#define PROFILE_SLOTS (1u << 20)
+static uint64_t *prof_pc, *prof_n;
+static char *profile_path;
+
 static void on_begin(unsigned int vcpu, void *u)
 {
     (void)vcpu;
@@ -59,6 +67,21 @@ static void on_end(unsigned int vcpu, void *u)
     inside = 0;
 }
 
+static void on_insn_profiled(unsigned int vcpu, void *u)
+{
+    (void)vcpu;
+    if (!inside) {
+        return;
+    }
+    const uint64_t pc = (uint64_t)(uintptr_t)u;
+    uint32_t h = (uint32_t)(pc >> 1) & (PROFILE_SLOTS - 1u);
+    while (prof_n[h] != 0 && prof_pc[h] != pc) {
+        h = (h + 1u) & (PROFILE_SLOTS - 1u);
+    }
+    prof_pc[h] = pc;
+    prof_n[h]++;
+}
+
 static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
@@ -74,6 +97,10 @@ static void on_tb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+        if (prof_n) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn_profiled, QEMU_PLUGIN_CB_NO_REGS,
+                                                   (void *)(uintptr_t)pc);
+        }
     }
 }
 
@@ -84,6 +111,17 @@ static void on_exit_cb(qemu_plugin_id_t id, void *u)
     if (out) {
         fclose(out);
         out = NULL;
+    }
+    if (prof_n) {
+        FILE *f = fopen(profile_path, "w");
+        for (uint32_t h = 0; f && h < PROFILE_SLOTS; h++) {
+            if (prof_n[h]) {
+                fprintf(f, "%#" PRIx64 " %" PRIu64 "\n", prof_pc[h], prof_n[h]);
+            }
+        }
+        if (f) {
+            fclose(f);
+        }
     }
 }
 
@@ -99,11 +137,21 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             addr_end = strtoull(argv[i] + 4, NULL, 0) & ~1ull;
         } else if (strncmp(argv[i], "out=", 4) == 0) {
             out = fopen(argv[i] + 4, "w");
+        } else if (strncmp(argv[i], "profile=", 8) == 0) {
+            profile_path = strdup(argv[i] + 8); /* argv need not outlive install */
         }
     }
     if (!addr_begin || !addr_end || !out) {
         fprintf(stderr, "icount plugin: needs begin=ADDR,end=ADDR,out=PATH\n");
         return -1;
+    }
+    if (profile_path) {
+        prof_pc = calloc(PROFILE_SLOTS, sizeof *prof_pc);
+        prof_n = calloc(PROFILE_SLOTS, sizeof *prof_n);
+        if (!prof_pc || !prof_n) {
+            fprintf(stderr, "icount plugin: no memory for the profile table\n");
+            return -1;
+        }
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb);
     qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
