@@ -25,7 +25,8 @@ def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto"
         "identity": model.identity(),
         "in_features": model.in_features,
         "num_classes": model.num_classes,
-        "max_width": max([model.in_features] + [ly.shape[0] for ly in model.layers]),
+        # hidden widths after dead-unit removal (c_headers.render), not the trained ones
+        "max_width": max([model.in_features] + [ly["rows"] for ly in layers]),
         "layers": layers,
     }
     for name in ("ecqx_model.c", "ecqx_model.h"):
@@ -35,7 +36,18 @@ def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto"
     return {
         "identity": model.identity(),
         "layers": [
-            {k: ly[k] for k in ("index", "rows", "cols", "bits", "format", "weight_bytes")}
+            {
+                k: ly[k]
+                for k in (
+                    "index",
+                    "rows",
+                    "cols",
+                    "bits",
+                    "format",
+                    "weight_bytes",
+                    "dead_units_dropped",
+                )
+            }  # fmt: skip
             for ly in layers
         ],
         "weight_bytes": sum(ly["weight_bytes"] for ly in layers),

@@ -15,6 +15,7 @@ import numpy as np
 from ecqx import __version__
 from ecqx.export.sparse_format import descriptors, encode_grouped, pack_dense, storage_bits
 from ecqx.integer.model import IntegerModel, IntLayer
+from ecqx.integer.prune import drop_dead_units
 
 # auto: the smaller of sparse and dense per layer; int8: dense one byte per weight (the DSP
 # SMLAD path; the baseline the benchmark compares against).
@@ -78,7 +79,6 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
         enc = encode_grouped(ly.codes)
         ctx |= {
             "n_groups": enc.groups,
-            "row_groups": c_array(enc.row_groups, 24),
             "groups": c_array(descriptors(enc), 8, hex_width=8),
             "n_offsets": enc.offsets.size,
             "offsets": c_array(enc.offsets, 24),
@@ -97,23 +97,29 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
 
 
 def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str, list[dict]]:
-    """The header text and the per-layer contexts (format, bytes) it was made from."""
+    """The header text and the per-layer contexts (format, bytes) it was made from.
+
+    The header holds the equivalent model without dead hidden units (``drop_dead_units``)
+    but carries the identity of ``model``: the device implements that model, bit for bit."""
     model.validate()
+    spec = model
+    model, dropped = drop_dead_units(spec)
     if isinstance(formats, str):
         formats = [formats] * len(model.layers)
     layers = [
-        layer_context(i, ly, choose(ly, f))
-        for i, (ly, f) in enumerate(zip(model.layers, formats, strict=True))
+        layer_context(i, ly, choose(ly, f)) | {"dead_units_dropped": d}
+        for i, (ly, f, d) in enumerate(zip(model.layers, formats, dropped, strict=True))
     ]
     text = (
         template_env(Path(__file__).parent / "templates")
         .get_template(HEADER + ".j2")
         .render(
             version=__version__,
-            identity=model.identity(),
+            identity=spec.identity(),
             in_features=model.in_features,
             num_classes=model.num_classes,
             max_width=max([model.in_features] + [ly.shape[0] for ly in model.layers]),
+            max_sparse_rows=max([1] + [c["rows"] for c in layers if c["format"] == "sparse"]),
             rounding=model.rounding,
             input_scale=model.input_scale,
             output_scale=model.output_scale,

@@ -8,11 +8,15 @@ and at most 255 weights, so every position is one uint8 offset from the window b
 inner loop is load offset, load input, add - three instructions per non-zero weight, with no
 escapes to test. Codes with weights spread wider than 256 columns take several groups.
 
-- ``row_groups[r]``: number of groups of row r (uint8);
 - per group, in row order and ascending code: ``codes`` (int8), ``counts`` (uint8, >= 1),
-  ``bases`` (uint16, first column of the window); the C header packs them into one word per
-  group (``descriptors``: base | count << 16 | code << 24) so the kernel keeps one pointer;
+  ``bases`` (uint16, first column of the window); ``row_groups[r]`` counts row r's groups. A
+  row without non-zero weights gets one placeholder group (code 0, one offset 0), so every row
+  ends with a group;
 - ``offsets``: per group its weights' ``column - base``, ascending, uint8.
+
+The C header stores one word per group (``descriptors``): base | count << 16 | last << 24 |
+code << 26, ``last`` marking a row's final group. The kernel walks one flat stream of groups,
+so it keeps no per-row group counter (and the header no per-row array).
 
 Dense packed: two's-complement fields of ``storage_bits`` (2, 4 or 8) per weight, row-major,
 the first weight in the low bits of each byte (TFLite's INT4 layout).
@@ -26,11 +30,13 @@ import numpy as np
 
 WINDOW = 256
 MAX_COUNT = 255
+LAST_BIT = 24  # descriptor flag: the row's final group
+CODE_SHIFT = 26  # six-bit two's-complement code: 5-bit ECQ codes reach +-31
 
 
 @dataclass
 class GroupedSparse:
-    row_groups: np.ndarray  # uint8 [rows]
+    row_groups: np.ndarray  # uint16 [rows], >= 1 (not stored in C: descriptors mark the last)
     codes: np.ndarray  # int8 [groups]
     counts: np.ndarray  # uint8 [groups]
     bases: np.ndarray  # uint16 [groups]
@@ -42,13 +48,8 @@ class GroupedSparse:
 
     @property
     def nbytes(self) -> int:
-        return int(
-            self.row_groups.nbytes
-            + self.codes.nbytes
-            + self.counts.nbytes
-            + self.bases.nbytes
-            + self.offsets.nbytes
-        )
+        """Bytes in the C header: a descriptor word per group and the offsets."""
+        return 4 * self.groups + int(self.offsets.nbytes)
 
 
 def encode_grouped(codes: np.ndarray) -> GroupedSparse:
@@ -71,11 +72,15 @@ def encode_grouped(codes: np.ndarray) -> GroupedSparse:
                 offsets.extend((cols[i:j] - base).tolist())
                 n_groups += 1
                 i = j
-        if n_groups > 255:
-            raise ValueError(f"a row needs {n_groups} groups; the format allows 255")
+        if n_groups == 0:  # the placeholder adds 0 * x[0]
+            gcodes.append(0)
+            counts.append(1)
+            bases.append(0)
+            offsets.append(0)
+            n_groups = 1
         row_groups.append(n_groups)
     return GroupedSparse(
-        np.asarray(row_groups, np.uint8),
+        np.asarray(row_groups, np.uint16),
         np.asarray(gcodes, np.int8),
         np.asarray(counts, np.uint8),
         np.asarray(bases, np.uint16),
@@ -84,22 +89,35 @@ def encode_grouped(codes: np.ndarray) -> GroupedSparse:
 
 
 def descriptors(enc: GroupedSparse) -> np.ndarray:
-    """One uint32 per group: bits 0-15 base, 16-23 count, 24-31 code (two's complement)."""
+    """One uint32 per group: bits 0-15 base, 16-23 count, 24 last group of its row,
+    26-31 code (two's complement)."""
+    if enc.codes.size and np.abs(enc.codes.astype(np.int16)).max() > 31:
+        raise ValueError("grouped descriptors hold codes of at most 6 bits (|code| <= 31)")
+    last = np.zeros(enc.groups, np.uint32)
+    last[np.cumsum(enc.row_groups.astype(np.int64)) - 1] = 1
     return (
         enc.bases.astype(np.uint32)
         | (enc.counts.astype(np.uint32) << 16)
-        | (enc.codes.view(np.uint8).astype(np.uint32) << 24)
+        | (last << LAST_BIT)
+        | ((enc.codes.astype(np.int64) & 0x3F).astype(np.uint32) << CODE_SHIFT)
     )
 
 
-def decode_grouped(enc: GroupedSparse, shape: tuple[int, int]) -> np.ndarray:
+def decode_descriptors(desc: np.ndarray, offsets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The code matrix back from the C arrays, read the way the kernel reads them."""
     out = np.zeros(shape, np.int8)
-    g, k = 0, 0
-    for r in range(shape[0]):
-        for _ in range(int(enc.row_groups[r])):
-            n = int(enc.counts[g])
-            out[r, int(enc.bases[g]) + enc.offsets[k : k + n].astype(np.int64)] = enc.codes[g]
-            g, k = g + 1, k + n
+    r, k = 0, 0
+    for d in np.asarray(desc, np.uint32).tolist():
+        n, base = (d >> 16) & 0xFF, d & 0xFFFF
+        code = (d >> CODE_SHIFT) - 64 if d >> 31 else d >> CODE_SHIFT
+        cols = base + np.asarray(offsets[k : k + n], np.int64)
+        if code:
+            out[r, cols] = code
+        k += n
+        r += (d >> LAST_BIT) & 1
+    if r != shape[0] or k != len(offsets):
+        raise ValueError(f"descriptors cover {r} rows and {k} offsets, expected {shape[0]} and "
+                         f"{len(offsets)}")  # fmt: skip
     return out
 
 

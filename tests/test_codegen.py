@@ -42,11 +42,21 @@ def test_host_kernel_is_bit_exact(tmp_path, bits, weights):
     model, feats = random_integer_model(
         seed=bits, bits=bits, widths=(41, 300, 24, 7), sparsity=0.85
     )
+    model.layers[0].codes[::7] = 0  # dead units: removed, folded into the next bias
+    model.layers[-1].codes[2] = 0  # an output row without weights: a placeholder group
     x = model.quantize_input(feats)
-    for rounding in ("single", "double"):
-        m = dataclasses.replace(model, rounding=rounding)
-        _, exe = build_host(tmp_path / rounding, m, weights)
-        assert np.array_equal(run_host(exe, x, m.num_classes), engine.run(m, x)), rounding
+    # shift >= 0 (real multiplier >= 0.5) takes the general single-rounding path
+    wide = dataclasses.replace(model.layers[1], shift=1)
+    variants = {
+        "single": model,
+        "double": dataclasses.replace(model, rounding="double"),
+        "single-shift1": dataclasses.replace(
+            model, layers=[model.layers[0], wide, model.layers[2]]
+        ),
+    }
+    for name, m in variants.items():
+        _, exe = build_host(tmp_path / name, m, weights)
+        assert np.array_equal(run_host(exe, x, m.num_classes), engine.run(m, x)), name
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,17 @@ from conftest import random_integer_model
 from ecqx.cli import main
 from ecqx.export import c_headers, nnr, onnx_qdq, tflite_fc
 from ecqx.export.sparse_format import (
+    LAST_BIT,
     WINDOW,
-    decode_grouped,
+    decode_descriptors,
+    descriptors,
     encode_grouped,
     pack_dense,
     storage_bits,
     unpack_dense,
 )
 from ecqx.integer import engine
+from ecqx.integer.prune import drop_dead_units
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4, 5])
@@ -43,8 +46,14 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     assert (ends - enc.bases < WINDOW).all()
     # a code spread over 700 columns needs several windows
     assert enc.row_groups[1] > len(set(codes[1][codes[1] != 0].tolist()))
-    assert enc.nbytes == codes.shape[0] + 4 * enc.groups + int((codes != 0).sum())
-    assert np.array_equal(decode_grouped(enc, codes.shape), codes)
+    # the empty row 0 is one placeholder group (code 0, one offset) so every row ends a group
+    assert enc.row_groups[0] == 1 and enc.codes[0] == 0 and enc.counts[0] == 1
+    assert enc.nbytes == 4 * enc.groups + int((codes != 0).sum()) + 1
+    desc = descriptors(enc)
+    assert int(((desc >> LAST_BIT) & 1).sum()) == codes.shape[0]
+    assert np.array_equal(decode_descriptors(desc, enc.offsets, codes.shape), codes)
+    with pytest.raises(ValueError, match="rows"):
+        decode_descriptors(desc[:-1], enc.offsets, codes.shape)
     packed = pack_dense(codes, bits)
     assert packed.size == -(-codes.size * storage_bits(bits) // 8)
     assert np.array_equal(unpack_dense(packed, bits, codes.shape), codes)
@@ -133,3 +142,21 @@ def test_export_of_a_corrupt_checkpoint_fails_cleanly(tmp_path, capsys):
     (tmp_path / "model.pt").write_bytes(b"\x00" * 100)
     assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "corrupt" in capsys.readouterr().err
+
+
+def test_dead_units_fold_into_the_next_bias_bit_exactly():
+    """Rows without non-zero weights output a constant; removing them and folding that
+    constant into the next layer changes no output, and shrinks the hidden widths."""
+    model, _ = random_integer_model(seed=3, widths=(40, 32, 24, 6))
+    model.layers[0].codes[[1, 5, 7]] = 0
+    model.layers[1].codes[:] = 0  # a whole layer dead: one unit is kept
+    small, dropped = drop_dead_units(model)
+    assert dropped == [3, 23, 0] and [ly.shape for ly in small.layers] == [
+        (29, 40),
+        (1, 29),
+        (6, 1),
+    ]
+    x = np.random.default_rng(0).integers(-128, 128, (200, 40)).astype(np.int8)
+    assert np.array_equal(engine.run(small, x), engine.run(model, x))
+    for a, b in zip(engine.run(small, x, True)[:-1], engine.run(model, x, True)[:-1]):
+        assert a.shape[1] < b.shape[1]

@@ -29,9 +29,25 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     const uint8_t *p = *pp;
     const uint8_t *const end = p + n;
     int32_t s = 0;
-    switch (n & 15u) {
+    switch (n & 31u) {
     case 0:
         do {
+            ECQX_TAKE(31)
+            ECQX_TAKE(30)
+            ECQX_TAKE(29)
+            ECQX_TAKE(28)
+            ECQX_TAKE(27)
+            ECQX_TAKE(26)
+            ECQX_TAKE(25)
+            ECQX_TAKE(24)
+            ECQX_TAKE(23)
+            ECQX_TAKE(22)
+            ECQX_TAKE(21)
+            ECQX_TAKE(20)
+            ECQX_TAKE(19)
+            ECQX_TAKE(18)
+            ECQX_TAKE(17)
+            ECQX_TAKE(16)
             ECQX_TAKE(15)
             ECQX_TAKE(14)
             ECQX_TAKE(13)
@@ -54,19 +70,33 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     return s;
 }
 
+/* Two passes: bias plus group sums of every row into `acc`, then requantization per row.
+ * Split this way the group loop holds only its own pointers in registers and the
+ * requantization constants stay in registers for the whole second loop. */
 void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_grouped_t *w,
-                     const int32_t *bias, ecqx_requant_t rq)
+                     const int32_t *bias, ecqx_requant_t rq, int32_t *acc)
 {
-    const uint8_t *row_groups = w->row_groups;
     const uint32_t *group = w->groups;
     const uint8_t *offsets = w->offsets;
     for (int32_t r = 0; r < rows; r++) {
-        int32_t acc = bias[r];
-        for (uint32_t g = row_groups[r]; g > 0u; g--) {
-            /* one word per group keeps a single pointer live instead of three */
-            const uint32_t d = *group++;
-            acc += ((int32_t)d >> 24) * ecqx_group_sum(x + (d & 0xFFFFu), &offsets, (d >> 16) & 0xFFu);
+        int32_t sum = bias[r];
+        uint32_t d;
+        do {
+            d = *group++;
+            sum += ((int32_t)d >> ECQX_GROUP_CODE_SHIFT) *
+                   ecqx_group_sum(x + (d & 0xFFFFu), &offsets, (d >> 16) & 0xFFu);
+        } while ((d & ECQX_GROUP_LAST) == 0u);
+        acc[r] = sum;
+    }
+#if ECQX_SINGLE_ROUNDING
+    if (rq.shift < 0) { /* decided once per layer, not per row */
+        for (int32_t r = 0; r < rows; r++) {
+            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, rq.out_min);
         }
-        y[r] = ecqx_requantize(acc, rq.multiplier, rq.shift, rq.out_min);
+        return;
+    }
+#endif
+    for (int32_t r = 0; r < rows; r++) {
+        y[r] = ecqx_requantize(acc[r], rq.multiplier, rq.shift, rq.out_min);
     }
 }

@@ -18,18 +18,27 @@ static inline int8_t ecqx_clamp_i8(int32_t v, int32_t lo)
     return (int8_t)v;
 }
 
+/* Single rounding when shift < 0 (a real multiplier below 0.5, the usual case): with
+ * total = 31 - shift >= 32, floor(v / 2^total) == floor(floor(v / 2^32) / 2^(total - 32)), so
+ * the high word of the rounded product is enough (one multiply-accumulate and one shift on
+ * Cortex-M) and the result fits int32 without a range guard before the clamp. */
+static inline int8_t ecqx_requantize_high(int32_t acc, int32_t multiplier, int32_t shift,
+                                          int32_t out_min)
+{
+    const int32_t total = 31 - shift;
+    const int64_t v = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
+    return ecqx_clamp_i8((int32_t)(v >> 32) >> (total - 32), out_min);
+}
+
 static inline int8_t ecqx_requantize(int32_t acc, int32_t multiplier, int32_t shift,
                                      int32_t out_min)
 {
 #if ECQX_SINGLE_ROUNDING
+    if (shift < 0) {
+        return ecqx_requantize_high(acc, multiplier, shift, out_min);
+    }
     const int32_t total = 31 - shift;
     const int64_t v = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
-    if (total >= 32) {
-        /* floor(v / 2^total) == floor(floor(v / 2^32) / 2^(total - 32)): the high word of the
-         * product is enough (one multiply-accumulate and one shift on Cortex-M), and the
-         * result fits int32, so no range guard before the clamp. */
-        return ecqx_clamp_i8((int32_t)(v >> 32) >> (total - 32), out_min);
-    }
     const int64_t q = v >> total;
     return ecqx_clamp_i8((int32_t)(q < -256 ? -256 : (q > 256 ? 256 : q)), out_min);
 #else
