@@ -18,8 +18,12 @@ The C header stores one word per group (``descriptors``): base | count << 16 | l
 code << 26, ``last`` marking a row's final group. The kernel walks one flat stream of groups,
 so it keeps no per-row group counter (and the header no per-row array).
 
-Dense packed: two's-complement fields of ``storage_bits`` (2, 4 or 8) per weight, row-major,
-the first weight in the low bits of each byte (TFLite's INT4 layout).
+Dense packed: two's-complement fields of ``storage_bits`` (2, 4 or 8) per weight, row-major.
+2- and 4-bit rows start on a 32-bit word and fill whole words: word j holds the next 32 / width
+weights, weight k of the word in byte k % 4, bit field k // 4. So one shift and mask bring
+four consecutive weights to the top of the four bytes, where the DSP instruction SXTB16
+sign-extends them pairwise into the same lanes as four consecutive int8 inputs (see
+codegen/kernels/ecqx_fc_dense.c). Not TFLite's INT4 order; the TFLite export packs its own.
 """
 
 from __future__ import annotations
@@ -126,28 +130,41 @@ def storage_bits(bits: int) -> int:
     return 2 if bits == 2 else 4 if bits <= 4 else 8
 
 
+def _field_index(cols: int, width: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """For the packed layout: per weight of a row its byte and bit position, and the row
+    stride in bytes. Word j of a row holds weights j*W .. j*W + W - 1 (W = 32 / width); weight
+    k of the word sits in byte k % 4, field k // 4."""
+    per_word = 32 // width
+    words = -(-cols // per_word)
+    k = np.arange(cols)
+    j, within = k // per_word, k % per_word
+    return 4 * j + within % 4, (within // 4) * width, 4 * words
+
+
 def pack_dense(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Rows of ``codes`` as two's-complement fields of ``storage_bits(bits)`` bits; 8-bit rows
+    are plain bytes, 2- and 4-bit rows are padded to whole 32-bit words (see the module
+    docstring for the order inside a word)."""
+    codes = np.asarray(codes, np.int8)
     width = storage_bits(bits)
-    flat = np.asarray(codes, np.int8).flatten()
     if width == 8:
-        return flat.view(np.uint8).copy()
-    per = 8 // width
-    pad = (-flat.size) % per
-    v = np.concatenate([flat, np.zeros(pad, np.int8)]).astype(np.uint8) & ((1 << width) - 1)
-    v = v.reshape(-1, per).astype(np.uint16)
-    packed = np.zeros(v.shape[0], np.uint16)
-    for k in range(per):
-        packed |= v[:, k] << (k * width)
-    return packed.astype(np.uint8)
+        return codes.flatten().view(np.uint8).copy()
+    rows, cols = codes.shape
+    byte, shift, stride = _field_index(cols, width)
+    fields = (codes.astype(np.uint8) & ((1 << width) - 1)) << shift.astype(np.uint8)
+    out = np.zeros((rows, stride), np.uint8)
+    for r in range(rows):
+        np.bitwise_or.at(out[r], byte, fields[r])
+    return out.flatten()
 
 
 def unpack_dense(packed: np.ndarray, bits: int, shape: tuple[int, int]) -> np.ndarray:
     width = storage_bits(bits)
-    n = shape[0] * shape[1]
+    rows, cols = shape
     if width == 8:
-        return packed.view(np.int8)[:n].reshape(shape).copy()
-    per = 8 // width
-    fields = np.stack([(packed >> (k * width)) & ((1 << width) - 1) for k in range(per)], 1)
-    fields = fields.flatten()[:n].astype(np.int16)
-    fields[fields >= 1 << (width - 1)] -= 1 << width
-    return fields.astype(np.int8).reshape(shape)
+        return packed.view(np.int8)[: rows * cols].reshape(shape).copy()
+    byte, shift, stride = _field_index(cols, width)
+    rowsv = np.asarray(packed, np.uint8).reshape(rows, stride)
+    v = ((rowsv[:, byte] >> shift.astype(np.uint8)) & ((1 << width) - 1)).astype(np.int16)
+    v[v >= 1 << (width - 1)] -= 1 << width
+    return v.astype(np.int8)

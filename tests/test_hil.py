@@ -1,6 +1,7 @@
 """The HIL protocol on both sides, failure reporting with misbehaving devices, and the
 firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -214,3 +215,27 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
     kernels = sum(n for name, n in per_fn.items() if name.startswith("ecqx_fc_"))
     assert kernels > 0.8 * counted and "?" not in per_fn
     assert "| ecqx_fc_" in table(counts, elf, 3)
+
+
+def test_dsp_dense_paths_are_bit_exact_on_the_emulated_cortex_m4(tmp_path):
+    """The SMLAD paths of the dense kernel (2-, 4- and 8-bit storage) run only on a DSP core:
+    a model mixing the three widths, with rows that end mid-word, runs on the emulated M4."""
+    from ecqx.codegen.firmware_build import build, copy_project
+    from ecqx.codegen.render import render
+    from ecqx.hil.transport import QemuTransport
+
+    widths = (41, 300, 24, 7)
+    parts = [random_integer_model(seed=60 + b, bits=b, widths=widths, sparsity=0.3)[0]
+             for b in (2, 4, 5)]  # fmt: skip
+    model = dataclasses.replace(parts[0], layers=[parts[i].layers[i] for i in range(3)])
+    model.validate()
+    project = copy_project(tmp_path / "fw")
+    summary = render(model, project / "src" / "generated", "dense")
+    assert [ly["bits"] for ly in summary["layers"]] == [2, 4, 5]
+    elf = build(project, "mps2-an386")
+    x = np.random.default_rng(1).integers(-128, 128, (12, widths[0])).astype(np.int8)
+    with QemuTransport(elf, "mps2-an386") as transport:
+        dev = Device(transport, timeout=10.0)
+        dev.wait_boot()
+        r = run_check(dev, model, x, engine.predict(model, x), tmp_path / "hil", progress=False)
+    assert r["bit_exact"] and r["completed"] == 12
