@@ -89,9 +89,17 @@ void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_groupe
         acc[r] = sum;
     }
 #if ECQX_SINGLE_ROUNDING
-    if (rq.shift < 0) { /* decided once per layer, not per row */
+    /* decided once per layer, not per row; a constant lower bound lets the compiler clamp
+     * with one saturate instruction (USAT/SSAT) */
+    if (rq.shift < 0 && rq.out_min == 0) {
         for (int32_t r = 0; r < rows; r++) {
-            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, rq.out_min);
+            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, 0);
+        }
+        return;
+    }
+    if (rq.shift < 0) {
+        for (int32_t r = 0; r < rows; r++) {
+            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, -128);
         }
         return;
     }
