@@ -36,9 +36,13 @@ static inline int32_t ecqx_smlad(uint32_t a, uint32_t b, int32_t acc)
 #define ECQX_USE_DSP 0
 #endif
 
-/* Weight k of a packed 2/4-bit row: word k / W, byte k % 4, field (k % W) / 4 (W = 32 / bits). */
+/* Weight k of a packed row: word k / W, byte k % 4, field (k % W) / 4 (W = 32 / bits);
+ * 8-bit rows are plain bytes. */
 static inline int32_t ecqx_field(const uint8_t *row, int32_t k, int32_t bits)
 {
+    if (bits == 8) {
+        return ((const int8_t *)row)[k];
+    }
     const int32_t per_word = 32 / bits;
     const int32_t within = k % per_word;
     const uint32_t byte = row[4 * (k / per_word) + within % 4];
@@ -46,93 +50,72 @@ static inline int32_t ecqx_field(const uint8_t *row, int32_t k, int32_t bits)
     return (int32_t)(v ^ (1u << (bits - 1))) - (int32_t)(1u << (bits - 1)); /* sign-extend */
 }
 
-static int32_t ecqx_dot_int8(const int8_t *x, const int8_t *w, int32_t n)
+#if ECQX_USE_DSP
+/* Two rows against the same inputs, `words` 32-bit words of each. Per field of a word, one
+ * shift and mask put four weights at the top bits of the four bytes; SXTB16 pairs bytes 0/2
+ * and 1/3 of weights and of four consecutive inputs alike, so two SMLADs take four weights.
+ * The inputs are unpacked once for both rows. Weights narrower than 8 bits come out scaled by
+ * 2^(8 - bits); the sums are divided back exactly at the end. */
+static inline void ecqx_dot2(const int8_t *x, const uint8_t *r0, const uint8_t *r1,
+                             int32_t words, uint32_t bits, int32_t *acc0, int32_t *acc1)
 {
-    int32_t acc = 0;
-    int32_t i = 0;
-#if ECQX_USE_DSP
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t xv = ecqx_read_u32(x + i);
-        const uint32_t wv = ecqx_read_u32(w + i);
-        acc = ecqx_smlad(ecqx_sxtb16(xv), ecqx_sxtb16(wv), acc);
-        acc = ecqx_smlad(ecqx_sxtb16_ror8(xv), ecqx_sxtb16_ror8(wv), acc);
-    }
+    const uint32_t fields = 8u / bits;
+    const uint32_t mask = 0x01010101u * ((0x100u - (1u << (8u - bits))) & 0xFFu);
+    int32_t s0 = 0;
+    int32_t s1 = 0;
+    for (int32_t j = 0; j < words; j++) {
+        const uint32_t w0 = ecqx_read_u32(r0 + 4 * j);
+        const uint32_t w1 = ecqx_read_u32(r1 + 4 * j);
+#if defined(__GNUC__) && __GNUC__ >= 8
+#pragma GCC unroll 4 /* constant shifts fold into AND's shifted operand */
 #endif
-    for (; i < n; i++) {
-        acc += (int32_t)x[i] * w[i];
+        for (uint32_t f = 0; f < fields; f++) {
+            const uint32_t xv = ecqx_read_u32(x + 4 * ((uint32_t)j * fields + f));
+            const uint32_t xe = ecqx_sxtb16(xv);
+            const uint32_t xo = ecqx_sxtb16_ror8(xv);
+            const uint32_t sh = 8u - bits * (f + 1u);
+            const uint32_t t0 = (w0 << sh) & mask;
+            const uint32_t t1 = (w1 << sh) & mask;
+            s0 = ecqx_smlad(xe, ecqx_sxtb16(t0), s0);
+            s0 = ecqx_smlad(xo, ecqx_sxtb16_ror8(t0), s0);
+            s1 = ecqx_smlad(xe, ecqx_sxtb16(t1), s1);
+            s1 = ecqx_smlad(xo, ecqx_sxtb16_ror8(t1), s1);
+        }
     }
-    return acc;
+    *acc0 += s0 / (int32_t)(1u << (8u - bits)); /* exact: every product carried the factor */
+    *acc1 += s1 / (int32_t)(1u << (8u - bits));
 }
-
-#if ECQX_USE_DSP
-/* Four weights of field f of a word, moved to the top bits of the four bytes, against the
- * four inputs x[0..3]: SXTB16 pairs bytes 0/2 and 1/3 of both, so two SMLADs cover them.
- * The weights come out scaled by 2^(8 - bits); the caller divides once at the end. */
-#define ECQX_FIELD_MAC(acc, wv, x, f, bits)                                                   \
-    do {                                                                                      \
-        const uint32_t t_ = ((wv) << (8u - (bits) * ((f) + 1u))) &                            \
-                            (0x01010101u * (0x100u - (1u << (8u - (bits)))));                  \
-        const uint32_t x_ = ecqx_read_u32((x) + 4 * (f));                                     \
-        (acc) = ecqx_smlad(ecqx_sxtb16(x_), ecqx_sxtb16(t_), (acc));                          \
-        (acc) = ecqx_smlad(ecqx_sxtb16_ror8(x_), ecqx_sxtb16_ror8(t_), (acc));                \
-    } while (0)
 #endif
-
-/* Row of 4-bit weights: eight per word. */
-static int32_t ecqx_dot_int4(const int8_t *x, const uint8_t *row, int32_t n)
-{
-    int32_t acc = 0;
-    int32_t i = 0;
-#if ECQX_USE_DSP
-    for (; i + 8 <= n; i += 8) {
-        const uint32_t wv = ecqx_read_u32(row + i / 2);
-        ECQX_FIELD_MAC(acc, wv, x + i, 0u, 4u);
-        ECQX_FIELD_MAC(acc, wv, x + i, 1u, 4u);
-    }
-    acc /= 16; /* exact: every product above carried the factor 16 */
-#endif
-    for (; i < n; i++) {
-        acc += (int32_t)x[i] * ecqx_field(row, i, 4);
-    }
-    return acc;
-}
-
-/* Row of 2-bit weights: sixteen per word. */
-static int32_t ecqx_dot_int2(const int8_t *x, const uint8_t *row, int32_t n)
-{
-    int32_t acc = 0;
-    int32_t i = 0;
-#if ECQX_USE_DSP
-    for (; i + 16 <= n; i += 16) {
-        const uint32_t wv = ecqx_read_u32(row + i / 4);
-        ECQX_FIELD_MAC(acc, wv, x + i, 0u, 2u);
-        ECQX_FIELD_MAC(acc, wv, x + i, 1u, 2u);
-        ECQX_FIELD_MAC(acc, wv, x + i, 2u, 2u);
-        ECQX_FIELD_MAC(acc, wv, x + i, 3u, 2u);
-    }
-    acc /= 64; /* exact: every product above carried the factor 64 */
-#endif
-    for (; i < n; i++) {
-        acc += (int32_t)x[i] * ecqx_field(row, i, 2);
-    }
-    return acc;
-}
 
 void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32_t storage_bits,
                    const uint8_t *weights, const int32_t *bias, ecqx_requant_t rq)
 {
     /* bytes per row: 2/4-bit rows fill whole 32-bit words */
     const int32_t stride = storage_bits == 8 ? cols : 4 * ((cols * storage_bits + 31) / 32);
-    for (int32_t r = 0; r < rows; r++) {
-        const uint8_t *row = weights + r * stride;
-        int32_t acc = bias[r];
+    const int32_t per_word = 32 / storage_bits;
+    const int32_t words = ECQX_USE_DSP ? cols / per_word : 0;
+    for (int32_t r = 0; r < rows; r += 2) {
+        const uint8_t *r0 = weights + r * stride;
+        const uint8_t *r1 = r + 1 < rows ? r0 + stride : r0; /* odd last row: computed twice */
+        int32_t acc0 = bias[r];
+        int32_t acc1 = r + 1 < rows ? bias[r + 1] : 0;
+#if ECQX_USE_DSP
+        /* constant widths, so each call is specialised with its fields unrolled */
         if (storage_bits == 8) {
-            acc += ecqx_dot_int8(x, (const int8_t *)row, cols);
+            ecqx_dot2(x, r0, r1, words, 8u, &acc0, &acc1);
         } else if (storage_bits == 4) {
-            acc += ecqx_dot_int4(x, row, cols);
+            ecqx_dot2(x, r0, r1, words, 4u, &acc0, &acc1);
         } else {
-            acc += ecqx_dot_int2(x, row, cols);
+            ecqx_dot2(x, r0, r1, words, 2u, &acc0, &acc1);
         }
-        y[r] = ecqx_requantize(acc, rq.multiplier, rq.shift, rq.out_min);
+#endif
+        for (int32_t k = words * per_word; k < cols; k++) {
+            acc0 += (int32_t)x[k] * ecqx_field(r0, k, storage_bits);
+            acc1 += (int32_t)x[k] * ecqx_field(r1, k, storage_bits);
+        }
+        y[r] = ecqx_requantize(acc0, rq.multiplier, rq.shift, rq.out_min);
+        if (r + 1 < rows) {
+            y[r + 1] = ecqx_requantize(acc1, rq.multiplier, rq.shift, rq.out_min);
+        }
     }
 }
