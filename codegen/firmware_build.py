@@ -139,11 +139,12 @@ def export_cortex_m(
     sizes = section_sizes(elf)
     summary |= {"board": board, "elf": str(elf), "sizes": sizes}
     (out / "firmware_report.json").write_text(json.dumps(summary, indent=1))
-    print(f"{'layer':>5s} {'shape':>9s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
+    # shapes after dead-unit removal; "removed" counts the layer's units folded away
+    print(f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
     for ly in summary["layers"]:
         print(
-            f"{ly['index']:5d} {ly['rows']}x{ly['cols']:<5d} {ly['bits']:4d} {ly['format']:>6s} "
-            f"{ly['weight_bytes']:8d}"
+            f"{ly['index']:5d} {ly['rows']}x{ly['cols']:<5d} {ly['dead_units_dropped']:7d} "
+            f"{ly['bits']:4d} {ly['format']:>6s} {ly['weight_bytes']:8d}"
         )
     print("section sizes (arm-none-eabi-size):")
     for name, size in sizes["sections"].items():
