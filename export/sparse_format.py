@@ -92,6 +92,21 @@ def encode_grouped(codes: np.ndarray) -> GroupedSparse:
     )
 
 
+def window_order(codes: np.ndarray) -> np.ndarray:
+    """A column order that tends to need fewer 256-column windows: the most used columns in
+    the middle, the rarely used ones at both ends, so a group's columns usually lie closer
+    together than 256. For a hidden layer's input, the order to give the previous layer's
+    units (``ecqx.integer.equivalent.permute_units``)."""
+    use = (np.asarray(codes) != 0).sum(axis=0)
+    by_use = np.argsort(-use, kind="stable")
+    n = by_use.size
+    # rank 0 in the middle, then alternately right and left of it
+    slots = (n - 1) // 2 + np.array([(k + 1) // 2 * (1 if k % 2 else -1) for k in range(n)], int)
+    order = np.empty(n, int)
+    order[slots] = by_use
+    return order
+
+
 def descriptors(enc: GroupedSparse) -> np.ndarray:
     """One uint32 per group: bits 0-15 base, 16-23 count, 24 last group of its row,
     26-31 code (two's complement)."""

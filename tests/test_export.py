@@ -21,9 +21,10 @@ from ecqx.export.sparse_format import (
     pack_dense,
     storage_bits,
     unpack_dense,
+    window_order,
 )
 from ecqx.integer import engine
-from ecqx.integer.prune import drop_dead_units
+from ecqx.integer.equivalent import drop_dead_units, permute_units
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4, 5])
@@ -163,3 +164,20 @@ def test_dead_units_fold_into_the_next_bias_bit_exactly():
     assert np.array_equal(engine.run(small, x), engine.run(model, x))
     for a, b in zip(engine.run(small, x, True)[:-1], engine.run(model, x, True)[:-1]):
         assert a.shape[1] < b.shape[1]
+
+
+def test_unit_order_changes_no_output_and_can_save_windows():
+    model, _ = random_integer_model(seed=4, widths=(30, 400, 20, 5), sparsity=0.9)
+    # the next layer uses only units 0..99 and 300..399: 400 columns apart, two windows
+    model.layers[1].codes[:, 100:300] = 0
+    before = encode_grouped(model.layers[1].codes).groups
+    order = window_order(model.layers[1].codes)
+    assert sorted(order.tolist()) == list(range(400))
+    moved = permute_units(model, 0, order)
+    assert encode_grouped(moved.layers[1].codes).groups < before
+    x = np.random.default_rng(1).integers(-128, 128, (100, 30)).astype(np.int8)
+    assert np.array_equal(engine.run(moved, x), engine.run(model, x))
+    with pytest.raises(ValueError, match="permutation"):
+        permute_units(model, 0, np.zeros(400, int))
+    with pytest.raises(ValueError, match="hidden"):
+        permute_units(model, 2, np.arange(5))
