@@ -217,21 +217,23 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
     assert "| ecqx_fc_" in table(counts, elf, 3)
 
 
-def test_dsp_dense_paths_are_bit_exact_on_the_emulated_cortex_m4(tmp_path):
-    """The SMLAD paths of the dense kernel (2-, 4- and 8-bit storage) run only on a DSP core:
-    a model mixing the three widths, with rows that end mid-word, runs on the emulated M4."""
+def test_dsp_and_thumb2_paths_are_bit_exact_on_the_emulated_cortex_m4(tmp_path):
+    """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
+    storage, rows ending mid-word) and the Thumb-2 assembly of the sparse kernel (groups
+    shorter and longer than its 32-fold run), in one model of mixed widths."""
     from ecqx.codegen.firmware_build import build, copy_project
     from ecqx.codegen.render import render
     from ecqx.hil.transport import QemuTransport
 
-    widths = (41, 300, 24, 7)
+    widths, bits = (41, 300, 200, 24, 7), (2, 4, 2, 5)
     parts = [random_integer_model(seed=60 + b, bits=b, widths=widths, sparsity=0.3)[0]
-             for b in (2, 4, 5)]  # fmt: skip
-    model = dataclasses.replace(parts[0], layers=[parts[i].layers[i] for i in range(3)])
+             for b in bits]  # fmt: skip
+    model = dataclasses.replace(parts[0], layers=[p.layers[i] for i, p in enumerate(parts)])
+    model.layers[2].codes[::2, 10:190] = 1  # groups of ~180 weights: several 32-fold passes
     model.validate()
     project = copy_project(tmp_path / "fw")
-    summary = render(model, project / "src" / "generated", "dense")
-    assert [ly["bits"] for ly in summary["layers"]] == [2, 4, 5]
+    summary = render(model, project / "src" / "generated", ["dense", "dense", "sparse", "dense"])
+    assert [ly["bits"] for ly in summary["layers"]] == list(bits)
     elf = build(project, "mps2-an386")
     x = np.random.default_rng(1).integers(-128, 128, (12, widths[0])).astype(np.int8)
     with QemuTransport(elf, "mps2-an386") as transport:

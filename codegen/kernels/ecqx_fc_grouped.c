@@ -7,6 +7,52 @@
 #include "ecqx_model_data.h" /* ECQX_SINGLE_ROUNDING */
 #include "ecqx_requant.h"
 
+/* Sum of xb[p[0..n-1]], n >= 1; *pp advances past the n offsets. */
+#if defined(__thumb2__) && !defined(ECQX_PORTABLE_C)
+/* Thumb-2 (Cortex-M3/M4/M7/M33/M55): the same computation as the C version below, written out
+ * because the compiler brackets every switch with a range check and a stub per case (about
+ * seven instructions a group). Here a group's entry costs one TBB into a straight run of
+ * gather-adds: n % 32 of them, then 32 per loop pass. Each gather-add is exactly 10 bytes
+ * (ldrb.w 4, ldrsb.w 4, add 2), so the table entry for k leading weights is computed from
+ * the run's start. */
+#define ECQX_GATHER "ldrb.w %[t], [%[p]], #1\n\tldrsb.w %[t], [%[xb], %[t]]\n\tadd %[s], %[t]\n\t"
+#define ECQX_GATHER4 ECQX_GATHER ECQX_GATHER ECQX_GATHER ECQX_GATHER
+#define ECQX_GATHER16 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4
+#define ECQX_ENTRY(k) ".byte ((2f - 1b) + (31 - " #k ") * 10) / 2\n\t"
+
+static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
+{
+    const uint8_t *p = *pp;
+    const uint8_t *const end = p + n;
+    int32_t s = 0;
+    int32_t t;
+    __asm__("tbb [pc, %[k]]\n"
+            "1:\n\t"
+            /* entries for k = 0..31 leading weights; 0 goes straight to the loop test */
+            ECQX_ENTRY(0) ECQX_ENTRY(1) ECQX_ENTRY(2) ECQX_ENTRY(3)
+            ECQX_ENTRY(4) ECQX_ENTRY(5) ECQX_ENTRY(6) ECQX_ENTRY(7)
+            ECQX_ENTRY(8) ECQX_ENTRY(9) ECQX_ENTRY(10) ECQX_ENTRY(11)
+            ECQX_ENTRY(12) ECQX_ENTRY(13) ECQX_ENTRY(14) ECQX_ENTRY(15)
+            ECQX_ENTRY(16) ECQX_ENTRY(17) ECQX_ENTRY(18) ECQX_ENTRY(19)
+            ECQX_ENTRY(20) ECQX_ENTRY(21) ECQX_ENTRY(22) ECQX_ENTRY(23)
+            ECQX_ENTRY(24) ECQX_ENTRY(25) ECQX_ENTRY(26) ECQX_ENTRY(27)
+            ECQX_ENTRY(28) ECQX_ENTRY(29) ECQX_ENTRY(30) ECQX_ENTRY(31)
+            "\n2:\n\t"
+            ECQX_GATHER16 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER ECQX_GATHER ECQX_GATHER
+            "cmp %[p], %[end]\n\t"
+            "beq 4f\n"
+            "3:\n\t"
+            ECQX_GATHER16 ECQX_GATHER16
+            "cmp %[p], %[end]\n\t"
+            "bne 3b\n"
+            "4:"
+            : [p] "+r"(p), [s] "+r"(s), [t] "=&r"(t)
+            : [xb] "r"(xb), [k] "r"(n & 31u), [end] "r"(end)
+            : "cc", "memory");
+    *pp = p;
+    return s;
+}
+#else
 #if defined(__GNUC__) && __GNUC__ >= 7
 #define ECQX_FALLTHROUGH __attribute__((fallthrough))
 #else
@@ -19,11 +65,9 @@
     ECQX_FALLTHROUGH; \
     case k:
 
-/* Sum of xb[p[0..n-1]], n >= 1; *pp advances past the n offsets. Duff's device: the first
- * pass enters the sixteen-way block at n % 16, so a group of any size pays one computed branch
- * instead of a test per remainder bit (groups average ~30 weights, so that entry cost is paid
- * often). Sequential adds into one register and a pointer compare per block: three
- * instructions per weight plus two per sixteen. */
+/* Portable C (other cores, the host tests). Duff's device: the first pass enters the 32-way
+ * block at n % 32, so a group of any size pays one computed branch instead of a test per
+ * remainder bit; sequential adds into one register, a pointer compare per pass. */
 static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
 {
     const uint8_t *p = *pp;
@@ -69,6 +113,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     *pp = p;
     return s;
 }
+#endif
 
 /* Two passes: bias plus group sums of every row into `acc`, then requantization per row.
  * Split this way the group loop holds only its own pointers in registers and the
