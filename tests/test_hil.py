@@ -217,10 +217,12 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
     assert "| ecqx_fc_" in table(counts, elf, 3)
 
 
-def test_dsp_and_thumb2_paths_are_bit_exact_on_the_emulated_cortex_m4(tmp_path):
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, board):
     """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
-    storage, rows ending mid-word) and the Thumb-2 assembly of the sparse kernel (groups
-    shorter and longer than its 32-fold run), in one model of mixed widths."""
+    storage, rows ending mid-word) and the sparse group sum - Thumb-2 assembly on the M4
+    (groups shorter and longer than its 32-fold run), Helium gathers on the M55 (whole and
+    partial quads) - in one model of mixed widths."""
     from ecqx.codegen.firmware_build import build, copy_project
     from ecqx.codegen.render import render
     from ecqx.hil.transport import QemuTransport
@@ -234,9 +236,9 @@ def test_dsp_and_thumb2_paths_are_bit_exact_on_the_emulated_cortex_m4(tmp_path):
     project = copy_project(tmp_path / "fw")
     summary = render(model, project / "src" / "generated", ["dense", "dense", "sparse", "dense"])
     assert [ly["bits"] for ly in summary["layers"]] == list(bits)
-    elf = build(project, "mps2-an386")
+    elf = build(project, board)
     x = np.random.default_rng(1).integers(-128, 128, (12, widths[0])).astype(np.int8)
-    with QemuTransport(elf, "mps2-an386") as transport:
+    with QemuTransport(elf, board) as transport:
         dev = Device(transport, timeout=10.0)
         dev.wait_boot()
         r = run_check(dev, model, x, engine.predict(model, x), tmp_path / "hil", progress=False)
