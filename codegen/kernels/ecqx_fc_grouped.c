@@ -1,8 +1,10 @@
 /* Sparse fully-connected kernel on centroid-grouped weights (export/sparse_format.py).
  * A group is one code's weights inside a 256-column window of a row: per weight the kernel
  * loads a uint8 offset, loads the input at base + offset and adds it (three instructions on
- * Cortex-M), then multiplies the group's sum by its code once. No weight values, no escapes,
- * no per-weight branches. */
+ * Thumb-2 cores, about one per weight with Helium gathers), then multiplies the group's sum
+ * by its code once. No weight values, no escapes, no per-weight branches. The group sum has
+ * three implementations below (Helium, Thumb-2 assembly, portable C); all compute the same
+ * integers, and the tests run each one. */
 #include "ecqx_kernels.h"
 #include "ecqx_model_data.h" /* ECQX_SINGLE_ROUNDING */
 #include "ecqx_requant.h"
@@ -31,7 +33,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     return s;
 }
 #elif defined(__thumb2__) && !defined(ECQX_PORTABLE_C)
-/* Thumb-2 (Cortex-M3/M4/M7/M33/M55): the same computation as the C version below, written out
+/* Thumb-2 without Helium (Cortex-M3/M4/M7/M33): the same computation as the C version below, written out
  * because the compiler brackets every switch with a range check and a stub per case (about
  * seven instructions a group). Here a group's entry costs one TBB into a straight run of
  * gather-adds: n % 32 of them, then 32 per loop pass. Each gather-add is exactly 10 bytes
