@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from ecqx import __version__
+from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.export.c_headers import FORMATS
 from ecqx.hil.transport import QEMU_MACHINES
-from ecqx.quantizer.grid import MAX_BITS, MIN_BITS
 
 DEFAULT_DATA = Path("data/gsc-synth")
 DEFAULT_WORK = Path("runs/pipeline")
@@ -402,10 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ex.add_argument(
         "--weights",
-        choices=("auto", "sparse", "dense", "int8"),
+        choices=FORMATS,
         default="auto",
         help="C weight encoding per layer: centroid-grouped sparse, dense packed at the bit "
-        "width, dense int8, or the smaller of sparse and dense packed (default auto)",
+        "width, dense int8; auto = the smaller of sparse and dense packed (default), fast = "
+        "the fewest instructions by a Cortex-M4 cost model",
     )
     ex.add_argument(
         "--board",

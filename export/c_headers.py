@@ -23,9 +23,17 @@ from ecqx.export.sparse_format import (
 from ecqx.integer.equivalent import drop_dead_units, permute_units
 from ecqx.integer.model import IntegerModel, IntLayer
 
-# auto: the smaller of sparse and dense per layer; int8: dense one byte per weight (the DSP
-# SMLAD path; the baseline the benchmark compares against).
-FORMATS = ("auto", "sparse", "dense", "int8")
+# auto: the smaller of sparse and dense per layer; fast: the one with the fewest estimated
+# instructions of sparse, dense and int8; int8: dense one byte per weight (the baseline the
+# benchmark compares against).
+FORMATS = ("auto", "fast", "sparse", "dense", "int8")
+
+# Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
+# the sparse kernel per non-zero weight, per group (descriptor, table branch, loop test,
+# multiply) and per row (store, requantize); the dense kernel per weight by field width.
+SPARSE_COST = {"nonzero": 3.0, "group": 16.0, "row": 14.0}
+DENSE_COST_PER_WEIGHT = {8: 1.95, 4: 2.35, 2: 2.95}
+DENSE_COST_PER_ROW = 14.0
 HEADER = "ecqx_model_data.h"
 
 
@@ -58,9 +66,23 @@ def layer_sizes(ly: IntLayer) -> dict[str, int]:
     }
 
 
+def estimated_instructions(ly: IntLayer, fmt: str) -> float:
+    """Instructions one inference spends in this layer with encoding ``fmt`` (Cortex-M4 cost
+    model; the benchmark measures the real count)."""
+    rows, cols = ly.shape
+    if fmt == "sparse":
+        c = SPARSE_COST
+        nz = int((ly.codes != 0).sum())
+        return c["nonzero"] * nz + c["group"] * encode_grouped(ly.codes).groups + c["row"] * rows
+    width = 8 if fmt == "int8" else storage_bits(ly.bits)
+    return (DENSE_COST_PER_WEIGHT[width] * cols + DENSE_COST_PER_ROW) * rows
+
+
 def choose(ly: IntLayer, fmt: str = "auto") -> str:
     if fmt not in FORMATS:
         raise ValueError(f"weight format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "fast":
+        return min(("sparse", "dense", "int8"), key=lambda f: estimated_instructions(ly, f))
     if fmt != "auto":
         return fmt
     s = layer_sizes(ly)

@@ -181,3 +181,18 @@ def test_unit_order_changes_no_output_and_can_save_windows():
         permute_units(model, 0, np.zeros(400, int))
     with pytest.raises(ValueError, match="hidden"):
         permute_units(model, 2, np.arange(5))
+
+
+def test_fast_weights_follow_the_cost_model():
+    """`fast` takes the encoding with the fewest estimated instructions: sparse for a very
+    sparse layer, dense int8 for a nearly dense one (its SMLAD path beats packed fields)."""
+    model, _ = random_integer_model(seed=5, widths=(300, 64, 8), bits=4, sparsity=0.95)
+    sparse_layer = model.layers[0]
+    dense_layer = dataclasses.replace(sparse_layer, codes=np.where(
+        sparse_layer.codes == 0, 1, sparse_layer.codes).astype(np.int8))  # fmt: skip
+    assert c_headers.choose(sparse_layer, "fast") == "sparse"
+    assert c_headers.choose(dense_layer, "fast") == "int8"
+    est = {f: c_headers.estimated_instructions(sparse_layer, f) for f in ("sparse", "int8")}
+    assert est["sparse"] < est["int8"]
+    with pytest.raises(ValueError, match="one of"):
+        c_headers.choose(sparse_layer, "smallest")

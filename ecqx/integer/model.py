@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.bits import MAX_BITS, MIN_BITS
 from ecqx.integer.requant import ROUNDINGS
 
 FORMAT = "ecqx-integer-model"
 VERSION = 1
-MIN_BITS, MAX_BITS = 2, 5
 
 
 class IntegerModelError(ValueError):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-MIN_BITS = 2
-MAX_BITS = 5
+from ecqx.bits import MAX_BITS, MIN_BITS
+
 PERCENTILE = 99.9
 MSE_CANDIDATES = 200
 
