@@ -50,9 +50,11 @@ def measure(
     r = hil(model_dir, emulator=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip
     if profile:
-        fw_elf = Path(fw["elf"])
         counts = read_counts(out / "hil" / "profile.txt")
-        (out / "profile.md").write_text(profile_table(counts, fw_elf, r["completed"]) + "\n")
+        row["profile"] = str(out / "profile.md")
+        Path(row["profile"]).write_text(
+            profile_table(counts, Path(fw["elf"]), r["completed"]) + "\n"
+        )
     im = IntegerModel.load(out / INTEGER_MODEL)
     nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
     total = sum(ly.codes.size for ly in im.layers)
@@ -119,9 +121,8 @@ def main() -> None:
                 print(f"{r['model']} {board} {w}: " + (r.get("error") or
                       f"{r['instructions']:,} instructions, flash {r['flash']:,} B, "
                       f"bit-exact {r['bit_exact']}"), flush=True)  # fmt: skip
-                prof = work / f"{r['model']}-{board}-{w}" / "profile.md"
-                if args.profile and "error" not in r:
-                    print(prof.read_text())
+                if "profile" in r:
+                    print(Path(r["profile"]).read_text())
     table = markdown(rows)
     (work / "bench_firmware.md").write_text(table + "\n")
     (work / "bench_firmware.json").write_text(json.dumps(rows, indent=1))

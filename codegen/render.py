@@ -12,6 +12,8 @@ from ecqx.integer.model import IntegerModel
 
 HERE = Path(__file__).parent
 KERNELS = HERE / "kernels"
+# per-layer facts of the returned summary (firmware_report.json)
+SUMMARY_KEYS = ("index", "rows", "cols", "bits", "format", "weight_bytes", "dead_units_dropped")
 
 
 def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto") -> dict:
@@ -35,20 +37,6 @@ def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto"
         shutil.copy(src, out_dir / src.name)
     return {
         "identity": model.identity(),
-        "layers": [
-            {
-                k: ly[k]
-                for k in (
-                    "index",
-                    "rows",
-                    "cols",
-                    "bits",
-                    "format",
-                    "weight_bytes",
-                    "dead_units_dropped",
-                )
-            }  # fmt: skip
-            for ly in layers
-        ],
+        "layers": [{k: ly[k] for k in SUMMARY_KEYS} for ly in layers],
         "weight_bytes": sum(ly["weight_bytes"] for ly in layers),
     }

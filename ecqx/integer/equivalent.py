@@ -22,17 +22,16 @@ import dataclasses
 import numpy as np
 
 from ecqx.integer.engine import run_layer
-from ecqx.integer.model import IntegerModel
+from ecqx.integer.model import IntegerModel, IntLayer
 from ecqx.integer.requant import INT32_MAX, INT32_MIN
 
 
-def constant_outputs(model: IntegerModel, layer_index: int, rows: np.ndarray) -> np.ndarray:
+def constant_outputs(layer: IntLayer, rows: np.ndarray, rounding: str) -> np.ndarray:
     """int8 outputs of ``rows`` of a layer whose weights in those rows are all zero."""
-    layer = model.layers[layer_index]
     only_bias = dataclasses.replace(
         layer, codes=np.zeros((rows.size, 1), np.int8), bias=layer.bias[rows]
     )
-    return run_layer(only_bias, np.zeros((1, 1), np.int8), model.rounding)[0]
+    return run_layer(only_bias, np.zeros((1, 1), np.int8), rounding)[0]
 
 
 def drop_dead_units(model: IntegerModel) -> tuple[IntegerModel, list[int]]:
@@ -48,7 +47,7 @@ def drop_dead_units(model: IntegerModel) -> tuple[IntegerModel, list[int]]:
             dead = dead[1:]
         if dead.size == 0:
             continue
-        c = constant_outputs(dataclasses.replace(model, layers=layers), i, dead)
+        c = constant_outputs(cur, dead, model.rounding)
         folded = nxt.bias.astype(np.int64) + nxt.codes[:, dead].astype(np.int64) @ c.astype(
             np.int64
         )
