@@ -101,7 +101,9 @@ def main() -> None:
         choices=list(FORMATS),
         help="C weight encodings (default auto = sparse/dense per layer, int8)",
     )
-    ap.add_argument("-n", type=int, default=20, help="test clips per run (default 20)")
+    ap.add_argument(
+        "-n", type=int, default=20, help="test clips per run, class-stratified (default 20)"
+    )
     ap.add_argument("--work", default="runs/bench_firmware", help="build/report folder")
     ap.add_argument(
         "--profile",

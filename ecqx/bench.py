@@ -10,15 +10,6 @@ import argparse
 import time
 from collections.abc import Callable
 
-import torch
-from torch import nn
-
-from ecqx.model import mlp_gsc
-from ecqx.quantizer import Quantizer
-from ecqx.quantizer.assign import ecq_assign, log_relevance_ratio, split_costs, zero_preference
-from ecqx.quantizer.beta import search_beta
-from ecqx.quantizer.relevance import LRP, ForwardTrace, NoRelevance
-
 
 def timeit(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
@@ -36,6 +27,21 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    # imported here so that `ecqx --help` (which adds this command's options) stays fast
+    import torch
+    from torch import nn
+
+    from ecqx.model import mlp_gsc
+    from ecqx.quantizer import Quantizer
+    from ecqx.quantizer.assign import (
+        ecq_assign,
+        log_relevance_ratio,
+        split_costs,
+        zero_preference,
+    )
+    from ecqx.quantizer.beta import search_beta
+    from ecqx.quantizer.relevance import LRP, ForwardTrace, NoRelevance
+
     torch.manual_seed(0)
     model = mlp_gsc()
     layers = [m for m in model if isinstance(m, nn.Linear)]

@@ -10,12 +10,33 @@ from pathlib import Path
 
 from ecqx import __version__
 from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.config import TrainConfig
 from ecqx.export.c_headers import FORMATS
 from ecqx.hil.transport import QEMU_MACHINES
 
 DEFAULT_DATA = Path("data/gsc-synth")
 DEFAULT_WORK = Path("runs/pipeline")
 EMULATED_BOARDS = tuple(QEMU_MACHINES)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        v = float("nan")
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value!r}")
+    return v
 
 
 def _bits(value: str) -> int:
@@ -26,8 +47,6 @@ def _bits(value: str) -> int:
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    from ecqx.train import TrainConfig
-
     d = TrainConfig()
     p.add_argument(
         "--bits",
@@ -81,10 +100,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
 
 
-def config_from(args: argparse.Namespace):  # noqa: ANN201 - TrainConfig, imported lazily
-    from ecqx.train import TrainConfig
-
-    return TrainConfig(
+def config_from(args: argparse.Namespace) -> TrainConfig:
+    """The run's configuration, checked (a bad value names its option), with its warnings."""
+    cfg = TrainConfig(
         bits=args.bits,
         lam=args.lam,
         p=args.p,
@@ -95,12 +113,17 @@ def config_from(args: argparse.Namespace):  # noqa: ANN201 - TrainConfig, import
         batch=args.batch,
         seed=args.seed,
     )
+    cfg.validate()
+    for w in cfg.warnings():
+        print(f"ecqx: warning: {w}", file=sys.stderr)
+    return cfg
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
     from ecqx.data.synth import generate
 
-    s = generate(Path(args.out), size=args.size, seed=args.seed, workers=args.workers)
+    s = generate(Path(args.out), size=args.size, seed=args.seed, workers=args.workers,
+                 force=args.force)  # fmt: skip
     print(f"wrote {s['clips']} clips from {s['speakers']} speakers to {args.out}")
     if s["failures"]:
         print(f"{len(s['failures'])} clips failed, e.g. {s['failures'][0]}", file=sys.stderr)
@@ -111,8 +134,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ecqx.data.gsc import GSCData
     from ecqx.train import train
 
-    data = GSCData(Path(args.data))
-    m = train(data, Path(args.out), config_from(args))
+    cfg = config_from(args)  # a bad option fails before the data is loaded
+    m = train(GSCData(Path(args.data)), Path(args.out), cfg)
     print(summary_table(m))
     print(
         f"checkpoint: {Path(args.out) / 'model.pt'}\nmetrics:    {Path(args.out) / 'metrics.json'}"
@@ -141,10 +164,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ValueError(f"--methods takes ecq and/or ecqx, got {args.methods!r}")
     points = grid(methods, args.bits, args.lams, args.ps)
     print(f"{len(points)} grid points -> {out / 'results.csv'}")
-    from ecqx.train import TrainConfig
-
     base = TrainConfig(epochs=args.epochs, fp_epochs=args.fp_epochs, batch=args.batch,
-                       seed=args.seed)  # fmt: skip
+                       seed=args.seed, lam_warmup=args.lam_warmup)  # fmt: skip
+    base.validate()
+    for w in base.warnings():
+        print(f"ecqx: warning: {w}", file=sys.stderr)
     rows = sweep(Path(args.data), out, points, base)
     figs = [
         accuracy_vs_sparsity(rows, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
@@ -208,18 +232,19 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     from ecqx.data.synth import generate
     from ecqx.train import finished, train
 
-    data_dir = Path(args.data) if args.data else DEFAULT_DATA
+    cfg = config_from(args)
+    work = Path(args.work)
+    data_dir = Path(args.data) if args.data else work / "gsc-synth"
     if not args.data:
         print(f"[1/5] synthesizing the stand-in dataset ({args.size}) into {data_dir}")
         generate(data_dir, size=args.size, seed=args.seed)
-    work = Path(args.work)
     model_dir = work / "train"
     print(f"[2/5] training MLP_GSC and quantizing with {args.method.upper()} at {args.bits} bits")
-    if finished(model_dir, config_from(args)):
+    if finished(model_dir, cfg):
         m = json.loads((model_dir / "metrics.json").read_text())
         print("      reusing the finished training run")
     else:
-        m = train(GSCData(data_dir), model_dir, config_from(args))
+        m = train(GSCData(data_dir), model_dir, cfg)
     print(summary_table(m))
 
     from ecqx.codegen.firmware_build import export_cortex_m
@@ -320,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    synth.add_argument(
+        "--force",
+        action="store_true",
+        help="if --out holds a stand-in made with another --size/--seed, delete it and start "
+        "over (without --force that is refused: resuming would mix the two speaker splits)",
+    )
     synth.set_defaults(func=cmd_data_synth)
 
     tr = sub.add_parser(
@@ -378,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("--seed", 0, "random seed"),
     ):
         sw.add_argument(opt, type=int, default=default, help=f"{text} (default {default})")
+    sw.add_argument(
+        "--lam-warmup",
+        type=float,
+        default=TrainConfig.lam_warmup,
+        help="epochs over which lambda ramps linearly from 0 to its value; with fewer --epochs "
+        f"than this, lambda never reaches its value (default {TrainConfig.lam_warmup:g})",
+    )
     sw.set_defaults(func=cmd_sweep)
 
     ex = sub.add_parser(
@@ -435,10 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--port", help="serial port of a real board, e.g. /dev/ttyACM0")
     hl.add_argument("--baud", type=int, default=115200, help="serial baud rate (default 115200)")
     hl.add_argument("--data", default=None, help="dataset (default: the training data)")
-    hl.add_argument("--limit", type=int, default=None, help="only the first N test samples")
+    hl.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=None,
+        help="check N test samples, a deterministic class-stratified subset (default: all)",
+    )
     hl.add_argument("--out", default=None, help="report folder (default MODEL/hil)")
     hl.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)"
+        "--timeout",
+        type=_positive_float,
+        default=5.0,
+        help="seconds to wait for each reply (default 5)",
     )
     hl.set_defaults(func=cmd_hil)
 
@@ -460,7 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
         "HIL check on the test split, and print a summary. Re-running reuses finished steps.",
     )
     pipe.add_argument(
-        "--data", default=None, help="use this Speech Commands folder instead of synthesizing one"
+        "--data",
+        default=None,
+        help="use this Speech Commands folder instead of synthesizing one into WORK/gsc-synth",
     )
     pipe.add_argument(
         "--size",
@@ -469,7 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="size of the synthesized dataset (default: default)",
     )
     pipe.add_argument(
-        "--work", default=str(DEFAULT_WORK), help=f"work folder (default {DEFAULT_WORK})"
+        "--work",
+        default=str(DEFAULT_WORK),
+        help=f"work folder: synthesized data, training run, exports, HIL report "
+        f"(default {DEFAULT_WORK})",
     )
     pipe.add_argument(
         "--board",
@@ -478,7 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="emulated board for the firmware and HIL check (default mps2-an386, Cortex-M4F)",
     )
     pipe.add_argument(
-        "--limit", type=int, default=None, help="HIL on the first N test samples (default all)"
+        "--limit",
+        type=_positive_int,
+        default=None,
+        help="HIL on N test samples, a class-stratified subset (default all)",
     )
     add_train_options(pipe)
     pipe.set_defaults(func=cmd_pipeline)

@@ -11,7 +11,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,43 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from ecqx import __version__
+from ecqx.config import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, TrainConfig
 from ecqx.data.gsc import LABELS, GSCData
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
-from ecqx.quantizer.grid import check_bits
 from ecqx.quantizer.relevance import LRP, NoRelevance
-
-CHECKPOINT_FORMAT = "ecqx-checkpoint"
-CHECKPOINT_VERSION = 1
-
-
-@dataclass
-class TrainConfig:
-    bits: int = 4
-    lam: float = 32.0
-    p: float = 0.1
-    method: str = "ecqx"  # ecqx (LRP relevance) | ecq (none)
-    epochs: int = 12
-    lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
-    fp_epochs: int = 30
-    batch: int = 64
-    fp_lr: float = 0.01
-    qat_lr: float = 1e-3
-    weight_decay: float = 5e-4
-    seed: int = 0
-
-    def validate(self) -> None:
-        check_bits(self.bits)
-        if self.method not in ("ecq", "ecqx"):
-            raise ValueError(f"method must be 'ecq' or 'ecqx', got {self.method!r}")
-        if (
-            self.lam < 0
-            or not 0 <= self.p <= 1
-            or self.epochs < 0
-            or self.fp_epochs < 1
-            or self.lam_warmup < 0
-        ):
-            raise ValueError(f"invalid training configuration: {self}")
 
 
 def finished(out: Path, cfg: TrainConfig) -> bool:

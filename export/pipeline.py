@@ -31,9 +31,17 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> dict:
 
 
 def load_data(ck: dict, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
+    from ecqx.data.audio import DataError
     from ecqx.data.gsc import GSCData
 
-    root = Path(data) if data else Path(ck["metrics"]["data"]["root"])
+    if data:
+        return GSCData(Path(data))
+    root = Path(ck["metrics"]["data"]["root"])
+    if not root.is_dir():
+        raise DataError(
+            f"the model was trained on {root.resolve()}, which is not there any more; pass "
+            "--data with that Speech Commands folder (or a copy of it)"
+        )
     return GSCData(root)
 
 

@@ -59,7 +59,10 @@ def run_check(
     torch_pred: np.ndarray | None = None,
     icount_file: Path | None = None,
     progress: bool = True,
+    population: int | None = None,
 ) -> dict:
+    """Stream ``x`` to the device and compare every output with the reference engine.
+    ``population`` is the size of the split ``x`` was drawn from, when it is a subset."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ref = np.asarray(engine.run(model, x))
@@ -103,6 +106,7 @@ def run_check(
         "device": device.info.__dict__ if device.info else None,
         "model_identity": model.identity(),
         "requested": int(len(x)),
+        "population": int(population if population is not None else len(x)),
         "completed": n,
         "failure": failure,
         "bit_exact": failure is None and not mismatches and n == len(x),
@@ -136,6 +140,13 @@ def run_check(
     return report
 
 
+def subset_note(r: dict) -> str:
+    """How the samples relate to their split: empty when the whole split ran."""
+    if r["requested"] == r["population"]:
+        return ""
+    return f"; a class-stratified subset of the {r['population']}-sample test split"
+
+
 def markdown(r: dict) -> str:
     ic = r["instructions_per_inference"]
     icount = "-" if ic["mean"] is None else f"{ic['mean']:.0f} (min {ic['min']}, max {ic['max']})"
@@ -145,7 +156,8 @@ def markdown(r: dict) -> str:
         f"- device: {r['device']['board'] if r['device'] else 'unknown'}, model "
         f"{r['model_identity']}",
         f"- samples: {r['completed']} of {r['requested']}"
-        + (f" (stopped: {r['failure']})" if r["failure"] else ""),
+        + (f" (stopped: {r['failure']})" if r["failure"] else "")
+        + subset_note(r),
         f"- bit-exact with the integer reference: **{'yes' if r['bit_exact'] else 'NO'}** "
         f"({len(r['mismatches'])} mismatching samples)",
         "",

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecqx.hil.check import run_check
+from ecqx.data.subset import stratified
+from ecqx.hil.check import run_check, subset_note
 from ecqx.hil.device import Device, HilError
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
 from ecqx.integer import IntegerModel
@@ -90,8 +91,9 @@ def hil(
     im = IntegerModel.load(export_dir / INTEGER_MODEL)
     gsc = load_data(ck, data)
     feats, labels = gsc.features("testing"), gsc.labels("testing")
-    if limit:
-        feats, labels = feats[:limit], labels[:limit]
+    population = len(labels)
+    pick = stratified(labels, limit)
+    feats, labels = feats[pick], labels[pick]
     x = im.quantize_input(feats)
     with transport:
         dev = Device(transport, timeout=timeout)
@@ -100,9 +102,8 @@ def hil(
                 dev.wait_boot()
             except HilError as e:
                 raise RuntimeError(f"the emulated board did not boot: {e}") from e
-        return run_check(
-            dev, im, x, labels, out, pytorch_predictions(ck, feats), icount_file, progress
-        )
+        return run_check(dev, im, x, labels, out, pytorch_predictions(ck, feats), icount_file,
+                         progress, population)  # fmt: skip
 
 
 def summary(r: dict) -> str:
@@ -111,7 +112,7 @@ def summary(r: dict) -> str:
     fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [
         f"device {r['device']['board'] if r['device'] else '?'}: {r['completed']}/{r['requested']}"
-        f" samples, bit-exact: {'yes' if r['bit_exact'] else 'NO'}"
+        f" samples{subset_note(r)}, bit-exact: {'yes' if r['bit_exact'] else 'NO'}"
         f" ({len(r['mismatches'])} mismatches)",
         f"top-1 device {fmt(t['device'])}, integer reference {fmt(t['integer_reference'])}, "
         f"PyTorch {fmt(t['pytorch'])}",

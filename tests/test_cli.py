@@ -74,3 +74,53 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
     fp_mtime = (out / "fp.pt").stat().st_mtime
     assert main(argv) == 0
     assert (out / "fp.pt").stat().st_mtime == fp_mtime
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--p", "2", "p (--p) must be 0..1, got 2.0"),
+     ("--lam", "nan", "lam (--lam) must be a finite number >= 0"),
+     ("--batch", "-4", "batch (--batch) must be an integer >= 1")],
+)  # fmt: skip
+def test_bad_training_option_names_the_field_and_its_range(tmp_path, capsys, option, value,
+                                                          message):  # fmt: skip
+    assert main(["train", "--out", str(tmp_path / "o"), option, value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "TrainConfig(" not in err
+
+
+def test_fewer_epochs_than_the_warmup_warn(capsys):
+    from ecqx.cli import config_from
+
+    cfg = config_from(build_parser().parse_args(["train", "--out", "x", "--epochs", "2"]))
+    assert cfg.epochs == 2
+    assert "lambda only reaches 40%" in capsys.readouterr().err
+    config_from(build_parser().parse_args(["train", "--out", "x", "--lam-warmup", "0"]))
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_sweep_takes_the_lambda_warmup():
+    assert build_parser().parse_args(["sweep", "--lam-warmup", "0"]).lam_warmup == 0
+    assert build_parser().parse_args(["sweep"]).lam_warmup == 5
+
+
+@pytest.mark.parametrize("argv", [["--limit", "0"], ["--limit", "-5"], ["--timeout", "-1"]])
+def test_hil_counts_and_timeouts_must_be_positive(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["hil", "--model", "m", "--emulator", "mps2-an386", *argv])
+    assert e.value.code == 2 and "expected" in capsys.readouterr().err
+
+
+def test_pipeline_puts_its_data_under_the_work_folder(tmp_path, monkeypatch):
+    """`--work X` keeps the synthesized data in X (checked up to the synthesis call)."""
+    import ecqx.data.synth as synth
+
+    seen = {}
+
+    def fake_generate(out, **kw):
+        seen["out"] = out
+        raise synth.DataError("stop here")
+
+    monkeypatch.setattr(synth, "generate", fake_generate)
+    assert main(["pipeline", "--work", str(tmp_path / "w"), "--size", "tiny"]) == 2
+    assert seen["out"] == tmp_path / "w" / "gsc-synth"

@@ -1,5 +1,6 @@
 """Synthesized dataset layout, loader errors, MFCC front end."""
 
+import json
 import shutil
 import wave
 
@@ -9,7 +10,8 @@ import pytest
 from ecqx.data.audio import DataError, read_wav, write_wav
 from ecqx.data.features import MfccParams, mfcc
 from ecqx.data.gsc import LABELS, GSCData, list_files
-from ecqx.data.synth import GSC_WORDS, _clip_task, make_speakers
+from ecqx.data.subset import stratified
+from ecqx.data.synth import GSC_WORDS, _clip_task, claim_folder, make_speakers
 
 
 def test_synth_layout_and_speaker_disjoint_lists(tiny_gsc):
@@ -115,3 +117,55 @@ def test_wav_round_trip(tmp_path):
     with wave.open(str(tmp_path / "a.wav")) as w:
         assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (16000, 2, 1)
     assert np.abs(read_wav(tmp_path / "a.wav") - x).max() < 1 / 32767
+
+
+def test_synth_refuses_a_folder_made_with_other_settings(tiny_gsc, tmp_path):
+    """Resuming into a stand-in of another seed would move its test speakers into training."""
+    with pytest.raises(DataError, match="size tiny, seed 0.*--force"):
+        claim_folder(tiny_gsc, "tiny", 1)
+    with pytest.raises(DataError, match="size tiny, seed 0"):
+        claim_folder(tiny_gsc, "small", 0)
+    claim_folder(tiny_gsc, "tiny", 0)  # same settings: resume
+    assert json.loads((tiny_gsc / "SYNTH_INFO.json").read_text())["complete"] is True
+    # --force deletes the other stand-in's clips and records the new settings
+    old = tmp_path / "old"
+    _copy_minimal(tiny_gsc, old)
+    claim_folder(old, "tiny", 1, force=True)
+    assert not list(old.glob("*/*_nohash_*.wav"))
+    assert json.loads((old / "SYNTH_INFO.json").read_text())["seed"] == 1
+    # an interrupted first run is recognised by its recorded settings
+    with pytest.raises(DataError, match="seed 1"):
+        claim_folder(old, "tiny", 0)
+    # wavs nobody synthesized are never deleted, not even with --force
+    foreign = tmp_path / "mine"
+    (foreign / "yes").mkdir(parents=True)
+    write_wav(foreign / "yes" / "a.wav", np.zeros(16000, np.float32))
+    with pytest.raises(DataError, match="did not write"):
+        claim_folder(foreign, "tiny", 0, force=True)
+    assert (foreign / "yes" / "a.wav").is_file()
+
+
+def test_stratified_subset_covers_every_class_deterministically():
+    labels = np.repeat(np.arange(4), [10, 10, 10, 2])  # sorted by class, like the test split
+    pick = stratified(labels, 10)
+    assert len(pick) == 10 and np.all(np.diff(pick) > 0)
+    assert np.bincount(labels[pick]).tolist() == [3, 3, 2, 2]  # round-robin, small class too
+    assert np.array_equal(pick, stratified(labels, 10))
+    assert len(stratified(labels, None)) == len(stratified(labels, 99)) == 32
+    with pytest.raises(ValueError):
+        stratified(labels, 0)
+
+
+def test_dataset_root_is_recorded_absolute(tiny_gsc, monkeypatch):
+    """A checkpoint records where its data was; a relative path breaks from another folder."""
+    monkeypatch.chdir(tiny_gsc.parent)
+    data = GSCData(tiny_gsc.name, progress=False)
+    assert data.root.is_absolute() and data.root == tiny_gsc.resolve()
+
+
+def test_missing_training_data_names_the_path_tried(tmp_path):
+    from ecqx.export.pipeline import load_data
+
+    gone = tmp_path / "moved-away"
+    with pytest.raises(DataError, match=f"{gone}.*--data"):
+        load_data({"metrics": {"data": {"root": str(gone)}}}, None)

@@ -147,7 +147,8 @@ class GSCData:
         cache_dir: Path | None = None,
         progress: bool = True,
     ) -> None:
-        self.root = Path(root)
+        # absolute, so a checkpoint's record of its data works from any folder
+        self.root = Path(root).resolve()
         self.params = params
         self.progress = progress
         self.files = list_files(self.root)

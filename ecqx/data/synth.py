@@ -237,17 +237,60 @@ def split_speakers(speakers: list[Speaker], seed: int) -> dict[str, str]:
     }
 
 
+INFO_FILE = "SYNTH_INFO.json"
+
+
+def claim_folder(out: Path, size: str, seed: int, force: bool = False) -> None:
+    """Make ``out`` a stand-in of this size and seed, or raise a DataError.
+
+    Resuming is only safe with the same settings: another seed draws other speakers and other
+    splits, so earlier test speakers would become training data. The settings are recorded
+    before the first clip, so an interrupted run is recognised too."""
+    info_path = out / INFO_FILE
+    made = None
+    if info_path.is_file():
+        try:
+            info = json.loads(info_path.read_text())
+            made = (info["size"], info["seed"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            made = None
+        if made != (size, seed):
+            if not force:
+                was = f"size {made[0]}, seed {made[1]}" if made else "unreadable settings"
+                raise DataError(
+                    f"{out.resolve()} holds a stand-in made with {was}; adding size {size}, seed "
+                    f"{seed} would mix their speakers across splits. Use another --out, or "
+                    "--force to delete that stand-in and start over"
+                )
+            for w in GSC_WORDS:
+                for f in (out / w).glob("*_nohash_*.wav"):
+                    f.unlink()
+            shutil.rmtree(out / ".ecqx-cache", ignore_errors=True)
+    elif any(out.glob("*/*.wav")):
+        raise DataError(
+            f"{out.resolve()} already holds wav files that `ecqx data synth` did not write; "
+            "synthesize into an empty or new folder"
+        )
+    if made != (size, seed):
+        out.mkdir(parents=True, exist_ok=True)
+        info_path.write_text(json.dumps({"size": size, "seed": seed, "complete": False}))
+
+
 def generate(
     out: Path,
     size: str = "default",
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> dict:
-    """Write a GSC-layout stand-in to ``out``; resumes an interrupted run. Returns a summary."""
+    """Write a GSC-layout stand-in to ``out``; resumes an interrupted run of the same size and
+    seed, refuses a folder made with other settings unless ``force`` (which deletes that
+    stand-in first). Returns a summary."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
     out = Path(out)
+    claim_folder(out, size, seed, force)
     speakers = make_speakers(SIZES[size], seed)
     split = split_speakers(speakers, seed)
     for w in GSC_WORDS:
@@ -284,6 +327,7 @@ def generate(
         "clips": sum(1 for _ in out.glob("*/*_nohash_*.wav")),
         "failures": failures,
         "speaker_table": {s.id: asdict(s) | {"split": split[s.id]} for s in speakers},
+        "complete": True,
     }
-    (out / "SYNTH_INFO.json").write_text(json.dumps(summary, indent=1))
+    (out / INFO_FILE).write_text(json.dumps(summary, indent=1))
     return summary

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecqx.config import CHECKPOINT_FORMAT
 from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
-from ecqx.train import CHECKPOINT_FORMAT
 
 
 @dataclass

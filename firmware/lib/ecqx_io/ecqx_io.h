@@ -1,5 +1,6 @@
 /* The tiny board layer the application needs: bytes in and out, a cycle counter, reset.
- * One implementation per board family (ecqx_io_*.c / .cpp), selected by the build. */
+ * One implementation per board family, selected by the build: ecqx_io_mps2.c here for the
+ * emulated boards, src/arduino/ecqx_io_arduino.cpp for Arduino-framework boards. */
 #ifndef ECQX_IO_H
 #define ECQX_IO_H
 

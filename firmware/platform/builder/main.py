@@ -14,6 +14,8 @@ env.Replace(
     AS="arm-none-eabi-as",
     CC="arm-none-eabi-gcc",
     CXX="arm-none-eabi-g++",
+    # The emulated boards are pure C: linking with gcc keeps the C++ runtime out of the image.
+    LINK="arm-none-eabi-gcc",
     OBJCOPY="arm-none-eabi-objcopy",
     RANLIB="arm-none-eabi-gcc-ranlib",
     SIZETOOL="arm-none-eabi-size",
@@ -41,6 +43,8 @@ env.Append(
         "--specs=nosys.specs",
         "-nostartfiles",
         "-Wl,--gc-sections",
+        # The map names every object and library the link used (read by the set-up test).
+        "-Wl,-Map=" + os.path.join("$BUILD_DIR", "firmware.map"),
     ],
     # PlatformIO adds -T<board's build.ldscript> itself; it must find it here.
     LIBPATH=[ldscripts],

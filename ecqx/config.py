@@ -1,0 +1,82 @@
+"""What a training run is: its configuration (with the ranges every field must lie in) and the
+checkpoint's format tag. Torch-free, so the CLI's --help, export and HIL can ask it without
+importing the training stack."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from ecqx.bits import MAX_BITS, MIN_BITS
+
+CHECKPOINT_FORMAT = "ecqx-checkpoint"
+CHECKPOINT_VERSION = 1
+METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
+
+
+class ConfigError(ValueError):
+    """A training setting is out of range; the message names the field and its allowed range."""
+
+
+@dataclass
+class TrainConfig:
+    bits: int = 4
+    lam: float = 32.0
+    p: float = 0.1
+    method: str = "ecqx"
+    epochs: int = 12
+    lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
+    fp_epochs: int = 30
+    batch: int = 64
+    fp_lr: float = 0.01
+    qat_lr: float = 1e-3
+    weight_decay: float = 5e-4
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise a ConfigError naming the first field outside its range."""
+        for f in fields(self):
+            problem = _check(f.name, getattr(self, f.name))
+            if problem:
+                option = "--" + f.name.replace("_", "-")
+                raise ConfigError(f"{f.name} ({option}) {problem}")
+
+    def warnings(self) -> list[str]:
+        """Settings that are valid but probably not what the user meant."""
+        if 0 < self.epochs < self.lam_warmup:
+            return [
+                f"epochs ({self.epochs}) < lam_warmup ({self.lam_warmup:g}): lambda only "
+                f"reaches {self.epochs / self.lam_warmup:.0%} of --lam; lower --lam-warmup or "
+                "raise --epochs"
+            ]
+        return []
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# field -> (test, allowed range in words)
+_RANGES = {
+    "bits": (lambda v: _int(v) and MIN_BITS <= v <= MAX_BITS, f"{MIN_BITS}..{MAX_BITS}"),
+    "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
+    "method": (lambda v: v in METHODS, " or ".join(METHODS)),
+    "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "batch": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "fp_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "qat_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
+}
+
+
+def _check(name: str, value: object) -> str | None:
+    test, allowed = _RANGES[name]
+    return None if test(value) else f"must be {allowed}, got {value!r}"
