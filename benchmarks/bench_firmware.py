@@ -19,7 +19,7 @@ import io
 import json
 from pathlib import Path
 
-from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
+from ecqx.codegen.firmware_build import REPORT, FirmwareError, export_cortex_m
 from ecqx.export.c_headers import FORMATS
 from ecqx.export.pipeline import INTEGER_MODEL
 from ecqx.hil.profile import read_counts
@@ -45,7 +45,7 @@ def measure(
         lines = str(e).splitlines()
         why = next((ln for ln in lines if "overflow" in ln), lines[0])
         return row | {"error": why.strip()[:120]}
-    fw = json.loads((out / "firmware_report.json").read_text())
+    fw = json.loads((out / REPORT).read_text())
     # the firmware just built in `out` is the one hil() finds there and runs
     r = hil(model_dir, emulator=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip

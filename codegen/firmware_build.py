@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ecqx.codegen.render import render
+from ecqx.files import exclusive, write_json
 from ecqx.hil.transport import QEMU_MACHINES
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
@@ -19,6 +20,7 @@ EMULATED_BOARDS = tuple(QEMU_MACHINES)
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
          "nm", "ranlib", "strip")  # fmt: skip
 SCONS_VERSION = "4.41101.0"  # PlatformIO's encoding of scons 4.11.1
+REPORT = "firmware_report.json"
 
 
 class FirmwareError(RuntimeError):
@@ -90,13 +92,18 @@ def pio(project: Path, *args: str, timeout: int = 600) -> subprocess.CompletedPr
     return subprocess.run(cmd, env=pio_env(), capture_output=True, text=True, timeout=timeout)
 
 
-def build(project: Path, board: str = "mps2-an386") -> Path:
-    """``pio run -e board``; returns the ELF."""
+def check_board(board: str) -> str:
     if board not in EMULATED_BOARDS:
         raise FirmwareError(
             f"board {board!r} is not an emulated board ({', '.join(EMULATED_BOARDS)}); real "
             "boards build with `pio run -e nano33ble` (internet needed for their platform)"
         )
+    return board
+
+
+def build(project: Path, board: str = "mps2-an386") -> Path:
+    """``pio run -e board``; returns the ELF."""
+    check_board(board)
     prepare_core(project)
     proc = pio(project, "run", "-e", board)
     if proc.returncode != 0:
@@ -128,17 +135,19 @@ def export_cortex_m(
     kernel, offline build, size table."""
     from ecqx.export.pipeline import INTEGER_MODEL, build_integer
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _, _, im = build_integer(model_dir, data)
-    im.save(out / INTEGER_MODEL)
-    project = copy_project(out / "firmware")
-    summary = render(im, project / "src" / "generated", weights)
-    print(f"rendered kernel for model {im.identity()} into {project / 'src' / 'generated'}")
-    elf = build(project, board)
-    sizes = section_sizes(elf)
-    summary |= {"board": board, "elf": str(elf), "sizes": sizes}
-    (out / "firmware_report.json").write_text(json.dumps(summary, indent=1))
+    check_board(board)  # before any work: a typo must not cost a calibration
+    with exclusive(out, "export") as out:
+        # the old report describes the old ELF: gone until the new one is built
+        (out / REPORT).unlink(missing_ok=True)
+        _, _, im = build_integer(model_dir, data)
+        im.save(out / INTEGER_MODEL)
+        project = copy_project(out / "firmware")
+        summary = render(im, project / "src" / "generated", weights)
+        print(f"rendered kernel for model {im.identity()} into {project / 'src' / 'generated'}")
+        elf = build(project, board)
+        sizes = section_sizes(elf)
+        summary |= {"board": board, "elf": str(elf), "sizes": sizes}
+        write_json(out / REPORT, summary)
     # shapes after dead-unit removal; "removed" counts the layer's units folded away
     print(f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
     for ly in summary["layers"]:

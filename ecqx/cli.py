@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,19 @@ def _positive_float(value: str) -> float:
     if not v > 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value!r}")
     return v
+
+
+def _out_folder(value: str) -> str:
+    """An output folder that can be created or written: checked before any work starts."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a file, not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot create {value}: {existing} is not writable")
+    return value
 
 
 def _bits(value: str) -> int:
@@ -247,6 +261,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         m = train(GSCData(data_dir), model_dir, cfg)
     print(summary_table(m))
 
+    from ecqx.codegen.firmware_build import REPORT as FIRMWARE_REPORT
     from ecqx.codegen.firmware_build import export_cortex_m
     from ecqx.export.pipeline import TARGETS, export
     from ecqx.export.pipeline import summary_table as export_table
@@ -260,7 +275,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     print(f"[5/5] hardware-in-the-loop check on the emulated {args.board} (QEMU)")
     h = hil(model_dir, emulator=args.board, limit=args.limit)
     print(summary(h))
-    fw = json.loads((model_dir / "export" / "firmware_report.json").read_text())
+    fw = json.loads((model_dir / "export" / FIRMWARE_REPORT).read_text())
     final = {
         "top1_test": {
             "float": m["top1_fp"]["testing"],
@@ -335,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Synthesize a Google Speech Commands stand-in (same layout, all 35 words, "
         "speaker-disjoint validation/testing lists) with espeak-ng and flite. Resumable.",
     )
-    synth.add_argument("--out", required=True, help="output folder")
+    synth.add_argument("--out", required=True, type=_out_folder, help="output folder")
     synth.add_argument(
         "--size",
         choices=("tiny", "small", "default"),
@@ -366,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Speech Commands folder (real or synthesized; default {DEFAULT_DATA})",
     )
     tr.add_argument(
-        "--out", required=True, help="output folder (later commands take it as --model)"
+        "--out",
+        required=True,
+        type=_out_folder,
+        help="output folder (later commands take it as --model)",
     )
     add_train_options(tr)
     tr.set_defaults(func=cmd_train)
@@ -386,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(DEFAULT_DATA),
         help=f"Speech Commands folder (default {DEFAULT_DATA})",
     )
-    sw.add_argument("--out", default="runs/sweep", help="sweep folder (default runs/sweep)")
+    sw.add_argument(
+        "--out", default="runs/sweep", type=_out_folder, help="sweep folder (default runs/sweep)"
+    )
     sw.add_argument(
         "--methods", default="ecq,ecqx", help="comma-separated, of ecq, ecqx (default both)"
     )
@@ -434,7 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="what to export (default all: onnx, tflite, c, nnr)",
     )
-    ex.add_argument("--out", default=None, help="output folder (default MODEL/export)")
+    ex.add_argument(
+        "--out", default=None, type=_out_folder, help="output folder (default MODEL/export)"
+    )
     ex.add_argument(
         "--data", default=None, help="dataset for calibration and checks (default: the one "
         "the model was trained on)"
@@ -450,8 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--board",
         default="mps2-an386",
-        help="cortex-m target board (PlatformIO environment; default mps2-an386, an emulated "
-        "Cortex-M4F)",
+        choices=EMULATED_BOARDS,
+        help="cortex-m target board, an emulated one (default mps2-an386, Cortex-M4F); real "
+        "boards build from the exported firmware folder with `pio run -e <board>`",
     )
     ex.set_defaults(func=cmd_export)
 
@@ -479,7 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="check N test samples, a deterministic class-stratified subset (default: all)",
     )
-    hl.add_argument("--out", default=None, help="report folder (default MODEL/hil)")
+    hl.add_argument(
+        "--out", default=None, type=_out_folder, help="report folder (default MODEL/hil)"
+    )
     hl.add_argument(
         "--timeout",
         type=_positive_float,
@@ -519,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument(
         "--work",
         default=str(DEFAULT_WORK),
+        type=_out_folder,
         help=f"work folder: synthesized data, training run, exports, HIL report "
         f"(default {DEFAULT_WORK})",
     )
@@ -543,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ecqx.codegen.firmware_build import FirmwareError
     from ecqx.data.audio import DataError
+    from ecqx.hil.device import HilError
     from ecqx.hil.transport import TransportError
     from ecqx.integer.model import IntegerModelError
 
@@ -553,11 +580,15 @@ def main(argv: list[str] | None = None) -> int:
         IntegerModelError,
         FirmwareError,
         TransportError,
+        HilError,
         ValueError,
         FileNotFoundError,
     ) as e:
         print(f"ecqx: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ecqx: interrupted; finished files and partial reports are kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -118,9 +118,9 @@ def weight_vs_relevance(
 
 def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
     """Fig. 4 for one ECQx run's layer, from its checkpoint (None if it has no relevance)."""
-    import torch
+    from ecqx import checkpoint
 
-    ck = torch.load(Path(run) / "model.pt", map_location="cpu", weights_only=False)
+    ck = checkpoint.load(Path(run) / "model.pt")
     layers = list(ck["quantizer"]["layers"].items())
     name, st = layers[layer]
     if st.get("relevance") is None:

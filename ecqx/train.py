@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,9 +20,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ecqx import __version__
+from ecqx import __version__, checkpoint
 from ecqx.config import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, TrainConfig
 from ecqx.data.gsc import LABELS, GSCData
+from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
 from ecqx.quantizer.relevance import LRP, NoRelevance
@@ -51,11 +52,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def atomic_save(obj: object, path: Path) -> None:
-    """torch.save via a temporary file, so an interrupted run never leaves a truncated file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def cached_pretraining(path: Path, key: dict) -> dict | None:
+    """The pre-trained model cached in ``path`` if it was made with ``key``; a corrupt or
+    unsafe cache is reported and trained anew (it is only a cache)."""
+    if not path.is_file():
+        return None
+    try:
+        saved = checkpoint.load(path, "pre-trained model cache")
+    except checkpoint.CheckpointError as e:
+        print(f"ecqx: warning: {e}; pre-training again", file=sys.stderr)
+        return None
+    return saved if saved.get("key") == key else None
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -176,12 +183,13 @@ def train(
     }
     fp_times: list[float] = []
     model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
-    if fp_path.is_file() and (saved := torch.load(fp_path, weights_only=False))["key"] == fp_key:
+    saved = cached_pretraining(fp_path, fp_key)
+    if saved is not None:
         model.load_state_dict(saved["state"])
         fp_times = saved["epoch_seconds"]
     else:
         model, fp_times = pretrain(data, cfg, norm, progress)
-        atomic_save(
+        checkpoint.save(
             {"key": fp_key, "state": model.state_dict(), "epoch_seconds": fp_times}, fp_path
         )
     evals = {
@@ -213,7 +221,7 @@ def train(
             "sizes": {s: len(xy[1]) for s, xy in evals.items()},
         },
     }
-    checkpoint = {
+    ck = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "ecqx_version": __version__,
@@ -230,6 +238,6 @@ def train(
         "quantizer": q.state_dict(),
         "metrics": metrics,
     }
-    atomic_save(checkpoint, out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    checkpoint.save(ck, out / "model.pt")
+    write_json(out / "metrics.json", metrics)
     return metrics

@@ -74,7 +74,7 @@ def estimated_instructions(ly: IntLayer, fmt: str) -> float:
         c = SPARSE_COST
         nz = int((ly.codes != 0).sum())
         return c["nonzero"] * nz + c["group"] * encode_grouped(ly.codes).groups + c["row"] * rows
-    width = 8 if fmt == "int8" else storage_bits(ly.bits)
+    width = 8 if fmt == "int8" else storage_bits(ly.bits, ly.code_range[1])
     return (DENSE_COST_PER_WEIGHT[width] * cols + DENSE_COST_PER_ROW) * rows
 
 
@@ -113,7 +113,7 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
             "weight_bytes": enc.nbytes,
         }
     else:
-        width = 8 if fmt == "int8" else storage_bits(ly.bits)
+        width = 8 if fmt == "int8" else storage_bits(ly.bits, ly.code_range[1])
         packed = pack_dense(ly.codes, width)
         ctx |= {
             "storage_bits": width,

@@ -4,12 +4,13 @@ the reference engine on the test split, plus a size/accuracy report (JSON + tabl
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ecqx.files import exclusive, write_json
 from ecqx.integer import engine
 from ecqx.integer.build import FLOAT_EXACT, build, check_overflow
 from ecqx.integer.checkpoint import load_checkpoint, trained_model
@@ -61,8 +62,18 @@ def export(
     weights: str = "auto",
     log=print,  # noqa: ANN001
 ) -> dict:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out, "export"):
+        return _export(Path(model_dir), Path(out), targets, data, weights, log)
+
+
+def _export(
+    model_dir: Path,
+    out: Path,
+    targets: list[str],
+    data: Path | None,
+    weights: str,
+    log: Callable[[str], object],
+) -> dict:
     ck, gsc, im = build_integer(model_dir, data)
     bounds = check_overflow(im)
     im.save(out / INTEGER_MODEL)
@@ -151,7 +162,7 @@ def export(
         report["nnc"] = nnr.export(im, path)
         report["files"]["nnc"] = str(path)
         log(f"NNC bitstream -> {path} (decoded and compared exactly)")
-    (out / "export_report.json").write_text(json.dumps(report, indent=1))
+    write_json(out / "export_report.json", report)
     return report
 
 

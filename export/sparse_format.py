@@ -140,9 +140,14 @@ def decode_descriptors(desc: np.ndarray, offsets: np.ndarray, shape: tuple[int, 
     return out
 
 
-def storage_bits(bits: int) -> int:
-    """Field width of the dense packed layout for b-bit codes."""
-    return 2 if bits == 2 else 4 if bits <= 4 else 8
+def storage_bits(bits: int, hi: int = 0) -> int:
+    """Field width of the dense packed layout for b-bit codes whose largest code is ``hi``:
+    2, 4 or 8 bits of two's complement. A signed b-bit grid always fits the b-derived width;
+    an unsigned one (codes 0..2^b - 1) needs the next width up."""
+    width = 2 if bits == 2 else 4 if bits <= 4 else 8
+    while width < 8 and hi > 2 ** (width - 1) - 1:
+        width *= 2
+    return width
 
 
 def _field_index(cols: int, width: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -161,7 +166,7 @@ def pack_dense(codes: np.ndarray, bits: int) -> np.ndarray:
     are plain bytes, 2- and 4-bit rows are padded to whole 32-bit words (see the module
     docstring for the order inside a word)."""
     codes = np.asarray(codes, np.int8)
-    width = storage_bits(bits)
+    width = storage_bits(bits, int(codes.max(initial=0)))
     if width == 8:
         return codes.flatten().view(np.uint8).copy()
     rows, cols = codes.shape

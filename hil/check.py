@@ -4,15 +4,25 @@ written after every failure too, so nothing obtained is lost."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from ecqx.files import write_json, write_text
 from ecqx.hil.device import Device, HilError, StaleFirmware
+from ecqx.hil.transport import TransportError
 from ecqx.integer import IntegerModel, engine
+
+REPORTS = ("hil_report.json", "hil_report.md", "confusion.png")
+
+
+def clear_reports(out: Path) -> None:
+    """Remove an earlier run's reports, so a run that fails early never leaves an old PASS
+    behind as if it were its own."""
+    for name in REPORTS:
+        (Path(out) / name).unlink(missing_ok=True)
 
 
 def read_counts(path: Path | None) -> list[int]:
@@ -60,18 +70,31 @@ def run_check(
     icount_file: Path | None = None,
     progress: bool = True,
     population: int | None = None,
+    boot: bool = False,
 ) -> dict:
     """Stream ``x`` to the device and compare every output with the reference engine.
-    ``population`` is the size of the split ``x`` was drawn from, when it is a subset."""
+    ``population`` is the size of the split ``x`` was drawn from, when it is a subset; with
+    ``boot`` the device's BOOT announcement is awaited first (an emulator just started).
+
+    The reports are written whatever happens: a device failure (hang, reset, garbled or
+    invalid reply, a dropped link) ends the run with what was obtained so far; an interrupt
+    or a bug writes them too, then propagates."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    clear_reports(out)
     ref = np.asarray(engine.run(model, x))
     got: list[np.ndarray] = []
     dev_class: list[int] = []
     cycles: list[int] = []
     failure = None
     t0 = time.perf_counter()
+    interrupted: BaseException | None = None
     try:
+        if boot:
+            try:
+                device.wait_boot()
+            except HilError as e:
+                raise type(e)(f"the board did not boot: {e}") from e
         info = device.info or device.hello()
         if info.model_id != model.identity():
             raise StaleFirmware(
@@ -85,8 +108,11 @@ def run_check(
             got.append(np.frombuffer(r.logits, np.int8).copy())
             dev_class.append(r.label)
             cycles.append(r.cycles)
-    except HilError as e:
+    except (HilError, TransportError) as e:
         failure = f"{type(e).__name__}: {e}"
+    except BaseException as e:  # Ctrl-C or a bug: keep what was obtained, then re-raise
+        failure = f"interrupted: {type(e).__name__}: {e}"
+        interrupted = e
     elapsed = time.perf_counter() - t0
     n = len(got)
     dev = np.stack(got) if n else np.zeros((0, model.num_classes), np.int8)
@@ -135,8 +161,10 @@ def run_check(
         report["confusion_matrix"] = m.tolist()
         plot_confusion(m, model.labels, out / "confusion.png",
                        f"on-device top-1 {report['top1']['device']:.3f} ({n} samples)")  # fmt: skip
-    (out / "hil_report.json").write_text(json.dumps(report, indent=1))
-    (out / "hil_report.md").write_text(markdown(report))
+    write_json(out / "hil_report.json", report)
+    write_text(out / "hil_report.md", markdown(report))
+    if interrupted is not None:
+        raise interrupted
     return report
 
 

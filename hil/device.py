@@ -35,6 +35,10 @@ class StaleFirmware(HilError):
     pass
 
 
+class LinkLost(HilError):
+    """The serial link or the emulator's pipe failed (cable pulled, socket closed)."""
+
+
 class Device:
     def __init__(self, transport: Transport, timeout: float = 5.0) -> None:
         self.t = transport
@@ -54,7 +58,7 @@ class Device:
             try:
                 data = self.t.read(min(left, 0.5))
             except TransportError as e:
-                raise DeviceTimeout(str(e)) from e
+                raise LinkLost(str(e)) from e
             self._pending += self.parser.feed(data)
             code = self.t.exit_code
             if not data and code is not None and not self._pending:
@@ -64,19 +68,28 @@ class Device:
             raise DeviceGarbled(f"garbled reply from the device ({ev.code.name})")
         return ev
 
+    def _parse_info(self, payload: bytes) -> DeviceInfo:
+        try:
+            self.info = DeviceInfo.parse(payload)
+        except ValueError as e:
+            raise DeviceGarbled(f"invalid device information: {e}") from e
+        return self.info
+
     def wait_boot(self, timeout: float = 15.0) -> DeviceInfo:
         """The BOOT announcement a device sends after reset (emulators: right after start)."""
         fr = self._next(timeout)
         if fr.type != Msg.BOOT:
             raise DeviceGarbled(f"expected BOOT, got message type {fr.type:#x}")
-        self.info = DeviceInfo.parse(fr.payload)
-        return self.info
+        return self._parse_info(fr.payload)
 
     def _request(self, msg: int, payload: bytes, want: int) -> Frame:
-        self.t.write(encode(msg, payload))
+        try:
+            self.t.write(encode(msg, payload))
+        except TransportError as e:
+            raise LinkLost(str(e)) from e
         fr = self._next(self.timeout)
         if fr.type == Msg.BOOT:
-            self.info = DeviceInfo.parse(fr.payload)
+            self._parse_info(fr.payload)
             raise DeviceReset("the device reset while handling the request")
         if fr.type == Msg.ERROR:
             code = fr.payload[0] if fr.payload else 0
@@ -87,8 +100,7 @@ class Device:
         return fr
 
     def hello(self) -> DeviceInfo:
-        self.info = DeviceInfo.parse(self._request(Msg.HELLO, b"", Msg.INFO).payload)
-        return self.info
+        return self._parse_info(self._request(Msg.HELLO, b"", Msg.INFO).payload)
 
     def infer(self, x: np.ndarray) -> Result:
         if self.info is None:

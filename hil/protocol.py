@@ -89,12 +89,20 @@ class Parser:
             self._state = "head" if b == SYNC[1] else ("sync1" if b == SYNC[0] else "sync0")
             self._head.clear()
         elif st == "head":
+            # Each header byte is checked as it arrives, so a stray sync pair in front of a
+            # frame costs at most that pair, never the frame (or a retry) behind it.
+            if not self._head and b == SYNC[0]:
+                self._state = "sync1"  # "EC 51 EC ...": the first pair was noise
+                return None
             self._head.append(b)
+            if len(self._head) == 1 and b != VERSION:
+                return self._reject(b, ErrorCode.VERSION)
+            if len(self._head) == 2 and b not in Msg._value2member_map_:
+                return self._reject(b, ErrorCode.UNKNOWN_TYPE)
             if len(self._head) == 4:
                 _, _, self._length = struct.unpack("<BBH", self._head)
                 if self._length > self.max_payload:
-                    self._state = "sync0"
-                    return BadFrame(ErrorCode.OVERSIZE)
+                    return self._reject(b, ErrorCode.OVERSIZE)
                 self._payload.clear()
                 self._crc.clear()
                 self._state = "payload" if self._length else "crc"
@@ -109,12 +117,14 @@ class Parser:
                 version, mtype, _ = struct.unpack("<BBH", self._head)
                 if struct.unpack("<H", self._crc)[0] != crc16(bytes(self._head + self._payload)):
                     return BadFrame(ErrorCode.CRC)
-                if version != VERSION:
-                    return BadFrame(ErrorCode.VERSION)
-                if mtype not in Msg._value2member_map_:
-                    return BadFrame(ErrorCode.UNKNOWN_TYPE)
                 return Frame(mtype, bytes(self._payload))
         return None
+
+    def _reject(self, b: int, code: ErrorCode) -> BadFrame:
+        """A header that cannot start a valid frame: report it and resynchronize at once,
+        keeping the rejected byte if it could begin the next frame's sync pair."""
+        self._state = "sync1" if b == SYNC[0] else "sync0"
+        return BadFrame(code)
 
 
 @dataclass
@@ -132,6 +142,8 @@ class DeviceInfo:
         version = payload[0]
         model_id = payload[1:17].decode("ascii", "replace")
         n_in, n_out = struct.unpack("<HH", payload[17:21])
+        if not (n_in and n_out):
+            raise ValueError(f"INFO declares a {n_in}-input, {n_out}-class model")
         return DeviceInfo(version, model_id, n_in, n_out, payload[21:].decode("ascii", "replace"))
 
 
@@ -146,4 +158,8 @@ class Result:
         if len(payload) != num_classes + 5:
             raise ValueError(f"RESULT payload of {len(payload)} bytes, expected {num_classes + 5}")
         cycles = struct.unpack("<I", payload[num_classes + 1 :])[0]
+        if payload[num_classes] >= num_classes:
+            raise ValueError(
+                f"RESULT names class {payload[num_classes]}, the model has {num_classes}"
+            )
         return Result(payload[:num_classes], payload[num_classes], cycles)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from ecqx.data.subset import stratified
-from ecqx.hil.check import run_check, subset_note
-from ecqx.hil.device import Device, HilError
+from ecqx.hil.check import clear_reports, run_check, subset_note
+from ecqx.hil.device import Device
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
 from ecqx.integer import IntegerModel
 
@@ -32,10 +32,10 @@ def pytorch_predictions(ck: dict, feats: np.ndarray) -> np.ndarray:
 
 def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
     """The ELF for ``board`` built from this model; (re)built when missing or stale."""
-    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.codegen.firmware_build import REPORT, export_cortex_m
     from ecqx.export.pipeline import INTEGER_MODEL
 
-    report = export_dir / "firmware_report.json"
+    report = export_dir / REPORT
     im_path = export_dir / INTEGER_MODEL
     if report.is_file() and im_path.is_file():
         r = json.loads(report.read_text())
@@ -73,37 +73,38 @@ def hil(
     export_dir = Path(export_dir) if export_dir else model_dir / "export"
     out = Path(out) if out else model_dir / "hil"
     out.mkdir(parents=True, exist_ok=True)
-    ck = load_checkpoint(model_dir)
-    icount_file = None
-    if emulator:
-        elf = firmware_for(model_dir, export_dir, emulator, data)
-        icount_file = out / "instructions.txt"
-        icount_file.unlink(missing_ok=True)
-        # per-address counts, written when the emulator exits (see hil/profile.py)
-        profile_file = out / "profile.txt" if profile else None
-        transport: Transport = QemuTransport(
-            elf, emulator, build_plugin(out), marker_addresses(elf), icount_file, profile_file
-        )
-    elif port:
-        transport = SerialTransport(port, baud)
-    else:
+    clear_reports(out)
+    if not (emulator or port):
         raise ValueError("give --emulator BOARD or --port DEVICE")
-    im = IntegerModel.load(export_dir / INTEGER_MODEL)
+    # Everything that can fail on the host happens before a device is opened or an emulator
+    # started, so no error leaves an emulator running.
+    ck = load_checkpoint(model_dir)
     gsc = load_data(ck, data)
+    elf = firmware_for(model_dir, export_dir, emulator, data) if emulator else None
+    im = IntegerModel.load(export_dir / INTEGER_MODEL)
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)
     pick = stratified(labels, limit)
     feats, labels = feats[pick], labels[pick]
     x = im.quantize_input(feats)
+    torch_pred = pytorch_predictions(ck, feats)
+    icount_file = None
+    if elf is not None:
+        markers = marker_addresses(elf)
+        plugin = build_plugin(out)
+        icount_file = out / "instructions.txt"
+        icount_file.unlink(missing_ok=True)
+        # per-address counts, written when the emulator exits (see hil/profile.py)
+        profile_file = out / "profile.txt" if profile else None
+        transport: Transport = QemuTransport(
+            elf, emulator, plugin, markers, icount_file, profile_file
+        )
+    else:
+        transport = SerialTransport(port, baud)
     with transport:
         dev = Device(transport, timeout=timeout)
-        if emulator:
-            try:
-                dev.wait_boot()
-            except HilError as e:
-                raise RuntimeError(f"the emulated board did not boot: {e}") from e
-        return run_check(dev, im, x, labels, out, pytorch_predictions(ck, feats), icount_file,
-                         progress, population)  # fmt: skip
+        return run_check(dev, im, x, labels, out, torch_pred, icount_file, progress, population,
+                         boot=elf is not None)  # fmt: skip
 
 
 def summary(r: dict) -> str:

@@ -52,21 +52,32 @@ class SerialTransport(Transport):
                 f"cannot open serial port {port}: {e}; check the cable and the device name"
             ) from e
         self.port = port
+        # a link that drops mid-run (cable pulled, socket closed) raises these
+        self._link_errors = (serial.SerialException, OSError)
 
     def write(self, data: bytes) -> None:
-        self._s.write(data)
-        self._s.flush()
+        try:
+            self._s.write(data)
+            self._s.flush()
+        except self._link_errors as e:
+            raise TransportError(f"writing to {self.port} failed: {e}") from e
 
     def read(self, timeout: float) -> bytes:
-        self._s.timeout = timeout
-        first = self._s.read(1)
-        if not first:
-            return b""
-        self._s.timeout = 0
-        return first + self._s.read(self._s.in_waiting or 0)
+        try:
+            self._s.timeout = timeout
+            first = self._s.read(1)
+            if not first:
+                return b""
+            self._s.timeout = 0
+            return first + self._s.read(self._s.in_waiting or 0)
+        except self._link_errors as e:
+            raise TransportError(f"reading from {self.port} failed: {e}") from e
 
     def close(self) -> None:
-        self._s.close()
+        try:
+            self._s.close()
+        except self._link_errors:
+            pass  # already gone
 
     def describe(self) -> str:
         return f"serial {self.port}"

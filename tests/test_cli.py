@@ -124,3 +124,49 @@ def test_pipeline_puts_its_data_under_the_work_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "generate", fake_generate)
     assert main(["pipeline", "--work", str(tmp_path / "w"), "--size", "tiny"]) == 2
     assert seen["out"] == tmp_path / "w" / "gsc-synth"
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    for argv in (["train", "--out", str(f)], ["data", "synth", "--out", str(f / "sub")],
+                 ["export", "--model", "m", "--out", str(f)]):  # fmt: skip
+        with pytest.raises(SystemExit) as e:
+            build_parser().parse_args(argv)
+        assert e.value.code == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_export_board_is_checked_by_the_parser(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["export", "--model", "m", "--target", "cortex-m",
+                                   "--board", "mps2-an999"])  # fmt: skip
+    assert "mps2-an386" in capsys.readouterr().err
+
+
+def test_two_writers_into_one_folder_are_refused(tmp_path):
+    from ecqx.files import OutputError, exclusive
+
+    with exclusive(tmp_path, "export"):
+        with pytest.raises(OutputError, match="another export is writing"):
+            with exclusive(tmp_path, "export"):
+                pass
+    with exclusive(tmp_path, "export"):  # released afterwards
+        pass
+
+
+def test_an_interrupted_firmware_export_leaves_no_stale_report(tiny_trained, tmp_path,
+                                                               monkeypatch):  # fmt: skip
+    import ecqx.codegen.firmware_build as fb
+
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / fb.REPORT).write_text(json.dumps({"elf": "old.elf"}))
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fb, "build", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fb.export_cortex_m(tiny_trained, out)
+    assert not (out / fb.REPORT).exists()

@@ -169,3 +169,37 @@ def test_missing_training_data_names_the_path_tried(tmp_path):
     gone = tmp_path / "moved-away"
     with pytest.raises(DataError, match=f"{gone}.*--data"):
         load_data({"metrics": {"data": {"root": str(gone)}}}, None)
+
+
+def test_stereo_truncated_and_folder_wavs_are_clear_errors(tmp_path):
+    stereo = tmp_path / "stereo.wav"
+    with wave.open(str(stereo), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(4 * 100))
+    with pytest.raises(DataError, match="2 channels, expected mono"):
+        read_wav(stereo)
+    cut = tmp_path / "cut.wav"
+    write_wav(cut, np.zeros(100, np.float32))
+    cut.write_bytes(cut.read_bytes()[:-1])
+    with pytest.raises(DataError, match="truncated|unreadable"):
+        read_wav(cut)
+    (tmp_path / "folder.wav").mkdir()
+    with pytest.raises(DataError, match="a folder"):
+        read_wav(tmp_path / "folder.wav")
+
+
+def test_an_unreadable_cache_entry_is_rebuilt(tiny_gsc, tmp_path, capsys):
+    """Ctrl-C in an older version's first load left half-written cache files; now they are
+    written atomically, and one that cannot be read is rebuilt with a notice."""
+    root = tmp_path / "c"
+    _copy_minimal(tiny_gsc, root)
+    first = GSCData(root, progress=False).features("testing")
+    entries = sorted((root / ".ecqx-cache").glob("*.npz"))
+    assert entries and not list((root / ".ecqx-cache").glob("*tmp*"))
+    for e in entries:
+        e.write_bytes(e.read_bytes()[: e.stat().st_size // 3])
+    again = GSCData(root, progress=False).features("testing")
+    assert np.array_equal(first, again)
+    assert "rebuilding" in capsys.readouterr().err

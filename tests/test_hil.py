@@ -3,23 +3,21 @@ firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end.
 
 import dataclasses
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import random_integer_model
+from protocol_streams import build_device_parser, device_events, host_events, random_stream
 
 from ecqx.cli import main
 from ecqx.hil.check import run_check
-from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout
+from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout, LinkLost
 from ecqx.hil.profile import by_function, read_counts, table
 from ecqx.hil.protocol import BadFrame, ErrorCode, Frame, Msg, Parser, encode
 from ecqx.hil.run import hil
-from ecqx.hil.transport import Transport
+from ecqx.hil.transport import Transport, TransportError
 from ecqx.integer import engine
-
-PROTO = "firmware/lib/ecqx_proto"
 
 
 def test_host_parser_round_trip_and_errors():
@@ -44,26 +42,21 @@ def test_host_parser_round_trip_and_errors():
 
 @pytest.fixture(scope="module")
 def device_parser(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("proto") / "proto_events"
-    cmd = ["gcc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c99",
-           "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", PROTO,
-           "-o", str(exe), f"{PROTO}/ecqx_proto.c", "tests/c/proto_events.c"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return exe
+    return build_device_parser(tmp_path_factory.mktemp("proto"))
 
 
-def device_events(exe, data):
-    proc = subprocess.run([str(exe)], input=data, capture_output=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return proc.stdout.decode().split("\n")[:-1]
-
-
-def host_events(data):
-    out = []
-    for ev in Parser().feed(data):
-        out.append(f"F {ev.type} {len(ev.payload)}" if isinstance(ev, Frame) else f"E {ev.code}")
-    return out
+def test_a_stray_sync_pair_costs_only_itself(device_parser):
+    """Noise that looks like a sync pair in front of a frame (or of its retry) must not make
+    either parser read the real frame's header as a length and swallow what follows."""
+    hello, infer = encode(Msg.HELLO), encode(Msg.INFER, bytes(40))
+    for stream, expected in [
+        (b"\xec\x51" + hello, [Frame(Msg.HELLO, b"")]),
+        (b"\xec\x51" + infer + b"\xec\x51" + infer, [Frame(Msg.INFER, bytes(40))] * 2),
+        (b"\xec\x51\x07" + hello, [BadFrame(ErrorCode.VERSION), Frame(Msg.HELLO, b"")]),
+        (b"\xec\x51\x01\xec" + hello, [BadFrame(ErrorCode.UNKNOWN_TYPE), Frame(1, b"")]),
+    ]:
+        assert Parser().feed(stream) == expected, stream
+        assert device_events(device_parser, stream) == host_events(stream), stream
 
 
 def test_device_parser_agrees_with_host_parser(device_parser):
@@ -83,22 +76,7 @@ def test_device_parser_agrees_with_host_parser(device_parser):
 def test_device_parser_fuzz_under_asan(device_parser):
     """A long random stream mixing valid frames, corrupted frames and noise: the C parser
     (ASan/UBSan) never overflows and reports exactly what the host parser reports."""
-    rng = np.random.default_rng(0)
-    parts = []
-    for _ in range(3000):
-        kind = rng.integers(0, 4)
-        if kind == 0:
-            parts.append(rng.integers(0, 256, rng.integers(1, 40)).astype(np.uint8).tobytes())
-        else:
-            frame = bytearray(
-                encode(int(rng.choice([1, 2, 0x81, 0x7F, 0x33])), bytes(rng.integers(0, 300)))
-            )
-            if kind == 2:
-                frame[rng.integers(2, len(frame))] ^= 1 << int(rng.integers(0, 8))
-            if kind == 3 and rng.random() < 0.3:
-                frame[4:6] = int(rng.integers(1025, 65536)).to_bytes(2, "little")
-            parts.append(bytes(frame))
-    stream = b"".join(parts)
+    stream = random_stream(np.random.default_rng(0), 3000)
     assert len(stream) > 200_000
     dev, host = device_events(device_parser, stream), host_events(stream)
     assert dev == host and len(dev) > 1000
@@ -119,9 +97,14 @@ class FakeDevice(Transport):
                 + m.num_classes.to_bytes(2, "little") + b"fake")  # fmt: skip
 
     def write(self, data):
+        if self.behaviour == "drop" and self.served >= self.good:
+            raise TransportError("writing to /dev/ttyACM0 failed: device disconnected")
+        if self.behaviour == "interrupt" and self.served >= self.good:
+            raise KeyboardInterrupt
         for fr in self.parser.feed(data):
             if fr.type == Msg.HELLO:
-                self.outbox += encode(Msg.INFO, self._info())
+                info = self._info()[:12] if self.behaviour == "short_info" else self._info()
+                self.outbox += encode(Msg.INFO, info)
             elif fr.type == Msg.INFER:
                 self.served += 1
                 x = np.frombuffer(fr.payload, np.int8)
@@ -134,6 +117,10 @@ class FakeDevice(Transport):
                         y[0] = np.int8(y[0] ^ 1)
                     if self.behaviour == "reset":
                         self.outbox += encode(Msg.BOOT, self._info())
+                        continue
+                    if self.behaviour == "bad_class":
+                        payload = y.tobytes() + bytes([200]) + (1).to_bytes(4, "little")
+                        self.outbox += encode(Msg.RESULT, payload)
                         continue
                     if self.behaviour == "garble":
                         self.outbox += b"\xec\x51\x01\x82\x11\x00" + b"\x00" * 19
@@ -165,6 +152,59 @@ def test_misbehaving_device_is_a_failure_and_keeps_partial_results(tmp_path, beh
     else:
         assert r["failure"].startswith(error.__name__) and r["completed"] == 3
     assert "NO" in (tmp_path / "hil_report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "behaviour,error,completed",
+    [("drop", LinkLost, 3), ("bad_class", DeviceGarbled, 3), ("short_info", DeviceGarbled, 0)],
+)
+def test_invalid_replies_and_dropped_links_end_in_a_report(tmp_path, behaviour, error, completed):
+    """A link that drops, a class byte out of range, a too-short INFO: the run ends with a
+    failure report of what was obtained, and an earlier PASS in the same folder is gone."""
+    model, feats = random_integer_model(seed=52)
+    x = model.quantize_input(feats[:8])
+    (tmp_path / "hil_report.json").write_text(json.dumps({"bit_exact": True}))
+    (tmp_path / "confusion.png").write_bytes(b"old")
+    dev = Device(FakeDevice(model, behaviour), timeout=0.3)
+    r = run_check(dev, model, x, engine.predict(model, x), tmp_path, progress=False)
+    saved = json.loads((tmp_path / "hil_report.json").read_text())
+    assert saved["bit_exact"] is False and saved["completed"] == r["completed"] == completed
+    assert saved["failure"].startswith(error.__name__), saved["failure"]
+    if not completed:
+        assert not (tmp_path / "confusion.png").exists()
+
+
+def test_an_interrupted_check_writes_its_report_then_stops(tmp_path):
+    model, feats = random_integer_model(seed=53)
+    x = model.quantize_input(feats[:8])
+    dev = Device(FakeDevice(model, "interrupt"), timeout=0.3)
+    with pytest.raises(KeyboardInterrupt):
+        run_check(dev, model, x, engine.predict(model, x), tmp_path, progress=False)
+    saved = json.loads((tmp_path / "hil_report.json").read_text())
+    assert saved["completed"] == 3 and saved["failure"].startswith("interrupted")
+
+
+def test_host_errors_start_no_emulator_and_leave_no_old_report(tiny_trained, tmp_path,
+                                                               monkeypatch):  # fmt: skip
+    """A bad --data fails before QEMU starts (nothing to orphan) and removes an old PASS."""
+    import ecqx.hil.run as hil_run
+    from ecqx.data.audio import DataError
+
+    started = []
+    monkeypatch.setattr(hil_run, "QemuTransport", lambda *a, **k: started.append(a))
+    (tmp_path / "hil_report.json").write_text(json.dumps({"bit_exact": True}))
+    with pytest.raises(DataError):
+        hil(tiny_trained, emulator="mps2-an386", data=tmp_path / "none", out=tmp_path)
+    assert not started and not (tmp_path / "hil_report.json").exists()
+
+
+def test_a_broken_elf_is_a_clear_error(tmp_path):
+    from ecqx.hil.plugin import marker_addresses
+    from ecqx.hil.transport import TransportError
+
+    (tmp_path / "firmware.elf").write_bytes(b"\x7fELF" + b"\x00" * 10)
+    with pytest.raises(TransportError, match="not a readable firmware ELF"):
+        marker_addresses(tmp_path / "firmware.elf")
 
 
 def test_a_correct_device_passes(tmp_path):

@@ -1,6 +1,8 @@
 """The integer model and its reference engine: requantization arithmetic, independent
 recomputation, file format and the errors on bad input."""
 
+import json
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -146,3 +148,117 @@ def test_checkpoint_errors_are_clear(tmp_path, tiny_trained):
     conv["0.weight"] = torch.zeros(4, 3, 3, 3)
     with pytest.raises(IntegerModelError, match="fully-connected"):
         trained_model({**ck, "model": conv})
+
+
+NAN = float("nan")
+
+
+def _resave(path, out, edit_meta=None, edit_arrays=None):
+    """Rewrite an integer model file with edited metadata/arrays, keeping its recorded hash."""
+    arrays = dict(np.load(path).items())
+    meta = json.loads(bytes(arrays["metadata.json"]).decode())
+    if edit_meta:
+        edit_meta(meta)
+    if edit_arrays:
+        edit_arrays(arrays)
+    arrays["metadata.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(out, **arrays)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("what", "edit_meta", "edit_arrays", "message"),
+    [
+        ("std 0", None, lambda a: a["input_std"].fill(0), "std"),
+        ("other std", None, lambda a: a.__setitem__("input_std", a["input_std"] * 2), "identity"),
+        ("mean", None, lambda a: a.__setitem__("input_mean", a["input_mean"] + 1), "identity"),
+        ("labels", lambda m: m["labels"].reverse(), None, "identity"),
+        ("scale", lambda m: m.__setitem__("input_scale", m["input_scale"] * 2), None, "identity"),
+        ("out scale", lambda m: m["layers"][0].__setitem__("out_scale", 1.0), None, "identity"),
+        ("bits", lambda m: m["layers"][1].__setitem__("bits", 5), None, "identity"),
+        ("shift -60", lambda m: m["layers"][0].__setitem__("shift", -60), None, "shift"),
+        ("negative m", lambda m: m["layers"][0].__setitem__("multiplier", -5), None, "multiplier"),
+        ("nan scale", lambda m: m["layers"][0].__setitem__("w_scale", NAN), None, "w_scale"),
+        ("code 12 in 4 bits", None, lambda a: a["codes_0"].__setitem__((0, 0), -12), "grid"),
+        ("bits as text", lambda m: m["layers"][0].__setitem__("bits", "four"), None, "malformed"),
+    ],
+)  # fmt: skip
+def test_edited_integer_models_are_refused(tmp_path, what, edit_meta, edit_arrays, message):
+    """Every field that changes the output is hashed, and every field is range-checked."""
+    model, _ = random_integer_model(seed=9)
+    model.save(tmp_path / "m.npz")
+    bad = _resave(tmp_path / "m.npz", tmp_path / "bad.npz", edit_meta, edit_arrays)
+    with pytest.raises(IntegerModelError, match=message):
+        IntegerModel.load(bad)
+
+
+def test_bit_flips_in_an_integer_model_file_never_escape_as_tracebacks(tmp_path):
+    """Flip single bits all over a small model file: each load either fails with one
+    IntegerModelError or yields a model with the original identity (a flip in a name)."""
+    model, _ = random_integer_model(seed=10, widths=(12, 8, 3))
+    model.save(tmp_path / "m.npz")
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    rng = np.random.default_rng(0)
+    outcomes = {"refused": 0, "same": 0}
+    for k in range(3000):
+        flipped = bytearray(data)
+        pos = int(rng.integers(len(data)))
+        flipped[pos] ^= 1 << int(rng.integers(8))
+        path = tmp_path / "f.npz"
+        path.write_bytes(bytes(flipped))
+        try:
+            back = IntegerModel.load(path)
+        except IntegerModelError:
+            outcomes["refused"] += 1
+            continue
+        assert back.identity() == model.identity(), f"flip {k} at byte {pos} changed the model"
+        outcomes["same"] += 1
+    assert outcomes["refused"] > 1000
+
+
+def test_unsigned_grid_codes_pack_without_wrapping():
+    """A layer with no negative weights uses the unsigned grid 0..2^b-1; its dense fields
+    must be wide enough (4-bit codes up to 15 need 8-bit two's-complement fields)."""
+    from ecqx.export.sparse_format import pack_dense, storage_bits, unpack_dense
+
+    codes = np.array([[0, 15, 8, 3], [1, 2, 9, 0]], np.int8)
+    assert storage_bits(4, 15) == 8 and storage_bits(4, 7) == 4 and storage_bits(2, 3) == 4
+    width = storage_bits(4, int(codes.max()))
+    assert np.array_equal(unpack_dense(pack_dense(codes, 4), width, codes.shape), codes)
+    model, _ = random_integer_model(seed=11)
+    model.layers[0].codes[:] = np.abs(model.layers[0].codes) * 2  # 0..14: unsigned 4-bit
+    model.validate()
+    model.layers[0].codes[0, 0] = 16
+    with pytest.raises(IntegerModelError, match="grid"):
+        model.validate()
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    """torch.load(weights_only=False) would execute this pickle; ecqx must refuse it."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "m").mkdir()
+    torch.save({"format": "ecqx-checkpoint", "x": Payload()}, tmp_path / "m" / "model.pt")
+    with pytest.raises(IntegerModelError, match="refused"):
+        load_checkpoint(tmp_path / "m")
+    assert not marker.exists()
+
+
+def test_incomplete_or_corrupt_checkpoints_are_clear_errors(tmp_path, tiny_trained):
+    ck = load_checkpoint(tiny_trained)
+    for key in ("input_norm", "labels", "metrics"):
+        (tmp_path / key).mkdir()
+        torch.save({k: v for k, v in ck.items() if k != key}, tmp_path / key / "model.pt")
+        with pytest.raises(IntegerModelError, match=f"lacks {key}"):
+            load_checkpoint(tmp_path / key)
+    nan_bias = dict(ck["model"])
+    nan_bias["0.bias"] = torch.full_like(nan_bias["0.bias"], float("nan"))
+    with pytest.raises(IntegerModelError, match="non-finite bias"):
+        trained_model({**ck, "model": nan_bias})
+    zero_std = {**ck["input_norm"], "std": [0.0] * len(ck["input_norm"]["std"])}
+    with pytest.raises(IntegerModelError, match="standard deviation"):
+        trained_model({**ck, "input_norm": zero_std})

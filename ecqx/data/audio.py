@@ -20,9 +20,16 @@ def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
     with wave.open(io.BytesIO(data)) as w:
         if w.getsampwidth() != 2:
             raise DataError(f"expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        if w.getnchannels() > 1:
-            x = x.reshape(-1, w.getnchannels())[:, 0]
+        if w.getnchannels() != 1:
+            # Keyword spotting models hear one microphone; silently taking one channel of a
+            # stereo recording hides a data problem.
+            raise DataError(
+                f"{w.getnchannels()} channels, expected mono (e.g. sox in.wav -c 1 out.wav)"
+            )
+        frames = w.readframes(w.getnframes())
+        if len(frames) % 2:
+            raise DataError("the sample data ends mid-sample: the file is truncated")
+        x = np.frombuffer(frames, dtype="<i2")
         return x.astype(np.float32) / 32768.0, w.getframerate()
 
 
@@ -30,7 +37,9 @@ def read_wav(path: Path, expect_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A 16 kHz mono 16-bit wav as float32 in [-1, 1]."""
     try:
         x, rate = read_wav_bytes(Path(path).read_bytes())
-    except (wave.Error, EOFError, DataError) as e:
+    except IsADirectoryError as e:
+        raise DataError(f"{path}: a folder where a wav file was expected; rename it") from e
+    except (wave.Error, EOFError, OSError, DataError) as e:
         raise DataError(f"{path}: unreadable wav ({e}); re-create or delete the file") from e
     if rate != expect_rate:
         raise DataError(

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav
+from ecqx.data.cache import cached
 from ecqx.data.features import DEFAULT_MFCC, MfccParams, mfcc
 from ecqx.data.synth import CORE_WORDS
 
@@ -167,13 +168,12 @@ class GSCData:
         self.splits = {s: self._load_cached(s) for s in SPLITS}
 
     def _load_cached(self, split: str) -> Split:
-        path = self.cache_dir / f"audio-{split}-{self.key}.npz"
-        if path.is_file():
-            z = np.load(path)
-            return Split(z["audio"], z["labels"], list(z["names"]))
-        data = load_split(self.root, self.files[split], self.progress)
-        np.savez(path, audio=data.audio, labels=data.labels, names=np.array(data.names))
-        return data
+        def build() -> dict[str, np.ndarray]:
+            data = load_split(self.root, self.files[split], self.progress)
+            return {"audio": data.audio, "labels": data.labels, "names": np.array(data.names)}
+
+        z = cached(self.cache_dir / f"audio-{split}-{self.key}.npz", build)
+        return Split(z["audio"], z["labels"], list(z["names"]))
 
     def features(self, split: str, epoch: int | None = None, seed: int = 0) -> np.ndarray:
         """MFCCs of a split. ``epoch`` given (training): freshly augmented, deterministic for
@@ -183,13 +183,13 @@ class GSCData:
             rng = np.random.default_rng([seed, epoch])
             return mfcc(add_noise(data.audio, data.labels, self.noises, rng, True), self.params)
         pkey = hashlib.sha256(json.dumps(self.params.to_dict()).encode()).hexdigest()[:8]
-        path = self.cache_dir / f"mfcc-{split}-{self.key}-{pkey}.npy"
-        if path.is_file():
-            return np.load(path)
-        rng = np.random.default_rng(SPLITS.index(split) + 1000)
-        feats = mfcc(add_noise(data.audio, data.labels, self.noises, rng, False), self.params)
-        np.save(path, feats)
-        return feats
+
+        def build() -> dict[str, np.ndarray]:
+            rng = np.random.default_rng(SPLITS.index(split) + 1000)
+            noisy = add_noise(data.audio, data.labels, self.noises, rng, False)
+            return {"features": mfcc(noisy, self.params)}
+
+        return cached(self.cache_dir / f"mfcc-{split}-{self.key}-{pkey}.npz", build)["features"]
 
     def labels(self, split: str) -> np.ndarray:
         return self.splits[split].labels

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from ecqx import checkpoint
 from ecqx.config import CHECKPOINT_FORMAT
 from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
 
@@ -47,17 +45,34 @@ def model_file(model: Path) -> Path:
     return path
 
 
+# what export and HIL read from a checkpoint (train.py writes them all)
+REQUIRED = ("architecture", "labels", "input_norm", "model", "quantizer", "metrics")
+
+
 def load_checkpoint(model: Path) -> dict:
+    """The checkpoint of a training folder, loaded safely (no code in it can run) and checked
+    for every entry the later stages read."""
     path = model_file(model)
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as e:
-        raise IntegerModelError(
-            f"{path}: cannot read the checkpoint ({type(e).__name__}: {e}); it is truncated or "
-            "corrupt: re-run `ecqx train` into that folder"
-        ) from e
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        ck = checkpoint.load(path)
+    except checkpoint.CheckpointError as e:
+        raise IntegerModelError(str(e)) from e
+    if ck.get("format") != CHECKPOINT_FORMAT:
         raise IntegerModelError(f"{path}: not an ecqx checkpoint (written by `ecqx train`)")
+    missing = [k for k in REQUIRED if k not in ck]
+    if missing:
+        raise IntegerModelError(
+            f"{path}: the checkpoint lacks {', '.join(missing)}; it was not written by this "
+            "ecqx's `ecqx train` or was edited: re-train into that folder"
+        )
+    for keys in (("metrics", "data", "root"), ("input_norm", "mean"), ("input_norm", "std")):
+        node = ck
+        for k in keys:
+            if not isinstance(node, dict) or k not in node:
+                raise IntegerModelError(
+                    f"{path}: the checkpoint lacks {'/'.join(keys)}; re-train it"
+                )
+            node = node[k]
     return ck
 
 
@@ -111,12 +126,35 @@ def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
             )
         )
     norm = ck["input_norm"]
+    mean = np.asarray(norm["mean"], np.float32)
+    std = np.asarray(norm["std"], np.float32)
+    if mean.shape != std.shape or mean.shape != (layers[0].codes.shape[1],):
+        raise IntegerModelError(
+            f"{source}: input normalization has {mean.shape}/{std.shape} values for "
+            f"{layers[0].codes.shape[1]} inputs; the checkpoint is inconsistent, re-train it"
+        )
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise IntegerModelError(
+            f"{source}: input normalization is not finite or has a standard deviation <= 0; "
+            "the checkpoint is corrupt, re-train it"
+        )
+    for ly in layers:
+        if not np.isfinite(ly.bias).all() or not (np.isfinite(ly.step) and ly.step > 0):
+            raise IntegerModelError(
+                f"{source}: layer {ly.name} has a non-finite bias or step; the checkpoint is "
+                "corrupt (or training diverged): re-train it"
+            )
+    if len(ck["labels"]) != layers[-1].codes.shape[0]:
+        raise IntegerModelError(
+            f"{source}: {len(ck['labels'])} labels for {layers[-1].codes.shape[0]} outputs; "
+            "re-train it"
+        )
     return TrainedModel(
         layers=layers,
         # mlp_gsc: ReLU after every Linear but the last
         relu_after=[True] * (len(layers) - 1) + [False],
         labels=list(ck["labels"]),
-        input_mean=np.asarray(norm["mean"], np.float32),
-        input_std=np.asarray(norm["std"], np.float32),
+        input_mean=mean,
+        input_std=std,
         meta={"mfcc": ck.get("mfcc"), "config": ck.get("config"), "source": source},
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +23,51 @@ from ecqx.bits import MAX_BITS, MIN_BITS
 from ecqx.integer.requant import ROUNDINGS
 
 FORMAT = "ecqx-integer-model"
-VERSION = 1
+VERSION = 2  # 2: the identity hash covers every output-affecting field
 
 
 class IntegerModelError(ValueError):
     """A file or model that is not a valid integer model; the message says what to do."""
+
+
+def grid_limits(bits: int, signed: bool) -> tuple[int, int]:
+    """The codes of a b-bit ECQ grid: symmetric signed, or unsigned (a layer with no
+    negative weights)."""
+    hi = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+    return (-hi if signed else 0), hi
+
+
+# the requantization multiplier's mantissa range and the exponents the kernels support
+MULTIPLIER_MIN, MULTIPLIER_MAX = 2**30, 2**31 - 1
+SHIFT_MIN, SHIFT_MAX = -31, 30
+
+
+def _positive_finite(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < float("inf")
+
+
+def _check_layer_fields(ly: IntLayer) -> None:
+    def bad(what: str) -> IntegerModelError:
+        return IntegerModelError(f"layer {ly.name}: {what}; the model is corrupt, export it again")
+
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in (ly.bits, ly.multiplier, ly.shift)
+    ):
+        raise bad("bits, multiplier and shift must be integers")
+    if not isinstance(ly.relu, bool):
+        raise bad("relu must be true or false")
+    for name in ("w_scale", "in_scale", "out_scale"):
+        if not _positive_finite(getattr(ly, name)):
+            raise bad(f"{name} {getattr(ly, name)!r} is not a finite number > 0")
+    zero = ly.multiplier == 0 and ly.shift == 0
+    in_range = (
+        MULTIPLIER_MIN <= ly.multiplier <= MULTIPLIER_MAX and SHIFT_MIN <= ly.shift <= SHIFT_MAX
+    )
+    if not (zero or in_range):
+        raise bad(
+            f"requantization multiplier {ly.multiplier} / shift {ly.shift} outside "
+            f"[2^30, 2^31) / [{SHIFT_MIN}, {SHIFT_MAX}] (or 0 / 0)"
+        )
 
 
 @dataclass
@@ -105,21 +144,32 @@ class IntegerModel:
         return quantize_float(x, self.input_scale)
 
     def identity(self) -> str:
-        """A 16-hex-digit hash of everything that determines the outputs (firmware staleness)."""
+        """A 16-hex-digit hash of everything that determines what the model answers for a
+        clip: the feature parameters, input normalization and quantization, every layer's
+        arrays, widths, scales and requantization, the rounding and the labels. The firmware
+        reports it (staleness), and a loaded file must match the one it recorded (tampering).
+        Names and provenance are not part of it."""
         h = hashlib.sha256()
-        h.update(np.float32(self.input_scale).tobytes())
-        for layer in self.layers:
-            h.update(np.ascontiguousarray(layer.codes, np.int8).tobytes())
-            h.update(np.ascontiguousarray(layer.bias, np.int32).tobytes())
-            h.update(np.array([layer.multiplier, layer.shift, layer.relu], np.int64).tobytes())
-        h.update(self.rounding.encode())
+        h.update(json.dumps([self.labels, self.rounding, self.meta.get("mfcc")],
+                            sort_keys=True).encode())  # fmt: skip
+        h.update(np.float64([self.input_scale]).tobytes())
+        h.update(np.ascontiguousarray(self.input_mean, np.float32).tobytes())
+        h.update(np.ascontiguousarray(self.input_std, np.float32).tobytes())
+        for ly in self.layers:
+            h.update(np.ascontiguousarray(ly.codes, np.int8).tobytes())
+            h.update(np.ascontiguousarray(ly.bias, np.int32).tobytes())
+            h.update(np.array([ly.bits, ly.multiplier, ly.shift, ly.relu], np.int64).tobytes())
+            h.update(np.float64([ly.w_scale, ly.in_scale, ly.out_scale]).tobytes())
         return h.hexdigest()[:16]
 
     def validate(self) -> None:
+        """Raise an IntegerModelError for any field outside the range the engine, the
+        exporters and the C kernels are defined for."""
         if not self.layers:
             raise IntegerModelError("integer model has no layers")
         width = self.layers[0].shape[1]
         for layer in self.layers:
+            _check_layer_fields(layer)
             if not MIN_BITS <= layer.bits <= MAX_BITS:
                 raise IntegerModelError(
                     f"layer {layer.name}: {layer.bits}-bit weights are not supported "
@@ -137,18 +187,30 @@ class IntegerModel:
                     f"layer {layer.name}: bias must be int32 [{layer.shape[0]}]"
                 )
             lo, hi = layer.code_range
-            limit = 2**layer.bits - 1
-            if lo < -limit or hi > limit:
+            glo, ghi = grid_limits(layer.bits, signed=lo < 0)
+            if lo < glo or hi > ghi:
                 raise IntegerModelError(
-                    f"layer {layer.name}: codes {lo}..{hi} do not fit {layer.bits} bits"
+                    f"layer {layer.name}: codes {lo}..{hi} do not fit a {layer.bits}-bit grid "
+                    f"({glo}..{ghi}); the model is corrupt, export it again"
                 )
             width = layer.shape[0]
         if self.rounding not in ROUNDINGS:
             raise IntegerModelError(f"unknown requantization rounding {self.rounding!r}")
-        if len(self.labels) != self.num_classes:
+        if len(self.labels) != self.num_classes or not all(isinstance(v, str) for v in self.labels):
             raise IntegerModelError(
                 f"{len(self.labels)} labels for {self.num_classes} outputs; the model is corrupt"
             )
+        if not _positive_finite(self.input_scale):
+            raise IntegerModelError(f"input scale {self.input_scale!r} is not a finite number > 0")
+        for name, v in (("mean", self.input_mean), ("std", self.input_std)):
+            v = np.asarray(v)
+            if v.dtype != np.float32 or v.shape != (self.in_features,) or not np.isfinite(v).all():
+                raise IntegerModelError(
+                    f"input {name} must be {self.in_features} finite float32 values; the model "
+                    "is corrupt, export it again"
+                )
+        if not (np.asarray(self.input_std) > 0).all():
+            raise IntegerModelError("input std has values <= 0; the model is corrupt")
 
     # -- file format ------------------------------------------------------------------------
 
@@ -195,20 +257,21 @@ class IntegerModel:
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except Exception as e:  # noqa: BLE001 - any failure to parse an untrusted file
             raise IntegerModelError(
                 f"{path}: not a readable integer model ({e}); the file is truncated or corrupt, "
                 "export it again"
             ) from e
         try:
             meta = json.loads(bytes(arrays.pop("metadata.json")).decode())
-        except (KeyError, ValueError) as e:
+        except (KeyError, ValueError, TypeError) as e:
             raise IntegerModelError(f"{path}: metadata missing or corrupt; export it again") from e
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise IntegerModelError(f"{path}: not an ecqx integer model")
         if meta.get("version") != VERSION:
             raise IntegerModelError(
-                f"{path}: integer model version {meta.get('version')}, this ecqx reads {VERSION}"
+                f"{path}: integer model version {meta.get('version')}, this ecqx reads "
+                f"{VERSION}; export it again with `ecqx export`"
             )
         try:
             layers = [
@@ -238,7 +301,12 @@ class IntegerModel:
             )
         except KeyError as e:
             raise IntegerModelError(f"{path}: entry {e} missing; the file is corrupt") from e
-        model.validate()
+        except (TypeError, ValueError, AttributeError, OverflowError) as e:
+            raise IntegerModelError(f"{path}: malformed entry ({e}); the file is corrupt") from e
+        try:
+            model.validate()
+        except IntegerModelError as e:
+            raise IntegerModelError(f"{path}: {e}") from e
         if model.identity() != meta.get("identity"):
             raise IntegerModelError(f"{path}: content does not match its recorded identity hash")
         return model

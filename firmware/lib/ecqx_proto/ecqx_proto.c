@@ -34,6 +34,18 @@ static ecqx_feed_result_t fail(ecqx_parser_t *p, uint8_t code)
     return ECQX_FEED_ERROR;
 }
 
+/* A header byte that cannot begin a valid frame: report it and resynchronize at once, keeping
+ * the byte if it could start the next sync pair, so a stray sync pair in front of a frame
+ * costs that pair and never the frame (or a retry) behind it. */
+static ecqx_feed_result_t reject(ecqx_parser_t *p, uint8_t code, uint8_t byte)
+{
+    (void)fail(p, code);
+    if (byte == ECQX_PROTO_SYNC0) {
+        p->state = S_SYNC1;
+    }
+    return ECQX_FEED_ERROR;
+}
+
 ecqx_feed_result_t ecqx_parser_feed(ecqx_parser_t *p, uint8_t byte)
 {
     switch (p->state) {
@@ -47,12 +59,22 @@ ecqx_feed_result_t ecqx_parser_feed(ecqx_parser_t *p, uint8_t byte)
                                             : (byte == ECQX_PROTO_SYNC0 ? S_SYNC1 : S_SYNC0);
         return ECQX_FEED_NONE;
     case S_VERSION:
+        if (byte == ECQX_PROTO_SYNC0) {
+            p->state = S_SYNC1; /* "EC 51 EC ...": the first pair was noise */
+            return ECQX_FEED_NONE;
+        }
         p->version = byte;
+        if (byte != ECQX_PROTO_VERSION) {
+            return reject(p, ECQX_ERR_VERSION, byte);
+        }
         p->crc = ecqx_crc16(0xFFFFu, &byte, 1);
         p->state = S_TYPE;
         return ECQX_FEED_NONE;
     case S_TYPE:
         p->type = byte;
+        if (!known_type(byte)) {
+            return reject(p, ECQX_ERR_UNKNOWN_TYPE, byte);
+        }
         p->crc = ecqx_crc16(p->crc, &byte, 1);
         p->state = S_LEN0;
         return ECQX_FEED_NONE;
@@ -65,7 +87,7 @@ ecqx_feed_result_t ecqx_parser_feed(ecqx_parser_t *p, uint8_t byte)
         p->length = (uint16_t)(p->length | ((uint16_t)byte << 8));
         p->crc = ecqx_crc16(p->crc, &byte, 1);
         if (p->length > ECQX_PROTO_MAX_PAYLOAD) {
-            return fail(p, ECQX_ERR_OVERSIZE); /* never buffer it: resync from here */
+            return reject(p, ECQX_ERR_OVERSIZE, byte); /* never buffer it */
         }
         p->received = 0;
         p->state = p->length ? S_PAYLOAD : S_CRC0;
@@ -85,12 +107,6 @@ ecqx_feed_result_t ecqx_parser_feed(ecqx_parser_t *p, uint8_t byte)
         p->state = S_SYNC0;
         if ((uint16_t)(p->crc_lo | ((uint16_t)byte << 8)) != p->crc) {
             return fail(p, ECQX_ERR_CRC);
-        }
-        if (p->version != ECQX_PROTO_VERSION) {
-            return fail(p, ECQX_ERR_VERSION);
-        }
-        if (!known_type(p->type)) {
-            return fail(p, ECQX_ERR_UNKNOWN_TYPE);
         }
         return ECQX_FEED_FRAME;
     }

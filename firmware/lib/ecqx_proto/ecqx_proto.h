@@ -2,8 +2,10 @@
  *
  * Frame: 0xEC 0x51 | version u8 | type u8 | length u16 LE | payload | crc16 LE
  * CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over version, type, length and payload.
- * A bad frame is answered with an ERROR frame and the parser resynchronizes on the next
- * sync pair; the payload buffer is never written past ECQX_PROTO_MAX_PAYLOAD. */
+ * Header bytes are checked as they arrive (version, known type, length bound): a header that
+ * cannot start a valid frame is rejected at once, so a stray sync pair costs only itself. A bad
+ * frame is answered with an ERROR frame and the parser resynchronizes on the next sync pair;
+ * the payload buffer is never written past ECQX_PROTO_MAX_PAYLOAD. */
 #ifndef ECQX_PROTO_H
 #define ECQX_PROTO_H
 
@@ -22,7 +24,7 @@ enum ecqx_msg_type {
     ECQX_MSG_INFO = 0x81,   /* device -> host: version, model id, sizes, board */
     ECQX_MSG_RESULT = 0x82, /* device -> host: int8 logits, class u8, cycles u32 */
     ECQX_MSG_BOOT = 0x83,   /* device -> host, sent once after every reset: like INFO */
-    ECQX_MSG_ERROR = 0x7F,  /* device -> host: code u8, ASCII text */
+    ECQX_MSG_ERROR = 0x7F,  /* device -> host: code u8 (enum ecqx_error_code) */
 };
 
 enum ecqx_error_code {
