@@ -19,13 +19,13 @@ import io
 import json
 from pathlib import Path
 
+from ecqx.codegen.boards import boards, emulated
 from ecqx.codegen.firmware_build import REPORT, FirmwareError, export_cortex_m
 from ecqx.export.c_headers import FORMATS
 from ecqx.export.pipeline import INTEGER_MODEL
 from ecqx.hil.profile import read_counts
 from ecqx.hil.profile import table as profile_table
 from ecqx.hil.run import hil
-from ecqx.hil.transport import QEMU_MACHINES
 from ecqx.integer.model import IntegerModel
 
 COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_bytes", "flash",
@@ -36,7 +36,7 @@ def measure(
     model_dir: Path, board: str, weights: str, n: int, work: Path, profile: bool = False
 ) -> dict:
     out = work / f"{model_dir.name}-{board}-{weights}"
-    row = {"model": model_dir.name, "board": board, "core": QEMU_MACHINES[board],
+    row = {"model": model_dir.name, "board": board, "core": boards()[board].core,
            "weights": weights}  # fmt: skip
     try:
         with contextlib.redirect_stdout(io.StringIO()):
@@ -47,7 +47,7 @@ def measure(
         return row | {"error": why.strip()[:120]}
     fw = json.loads((out / REPORT).read_text())
     # the firmware just built in `out` is the one hil() finds there and runs
-    r = hil(model_dir, emulator=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
+    r = hil(model_dir, board=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip
     if profile:
         counts = read_counts(out / "hil" / "profile.txt")
@@ -91,7 +91,7 @@ def main() -> None:
         "--boards",
         nargs="+",
         default=["mps2-an386", "mps2-an500"],
-        choices=list(QEMU_MACHINES),
+        choices=emulated(),
         help="emulated boards (default M4 and M7)",
     )
     ap.add_argument(

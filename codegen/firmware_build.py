@@ -11,19 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ecqx.codegen.boards import FIRMWARE, default_board, emulated
 from ecqx.codegen.render import render
+from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
-from ecqx.hil.transport import QEMU_MACHINES
 
-FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
-EMULATED_BOARDS = tuple(QEMU_MACHINES)
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
          "nm", "ranlib", "strip")  # fmt: skip
 SCONS_VERSION = "4.41101.0"  # PlatformIO's encoding of scons 4.11.1
 REPORT = "firmware_report.json"
 
 
-class FirmwareError(RuntimeError):
+class FirmwareError(EcqxError, RuntimeError):
     """The firmware could not be prepared or built; the message has the build log's tail."""
 
 
@@ -93,17 +92,17 @@ def pio(project: Path, *args: str, timeout: int = 600) -> subprocess.CompletedPr
 
 
 def check_board(board: str) -> str:
-    if board not in EMULATED_BOARDS:
+    if board not in emulated():
         raise FirmwareError(
-            f"board {board!r} is not an emulated board ({', '.join(EMULATED_BOARDS)}); real "
+            f"board {board!r} is not an emulated board ({', '.join(emulated())}); real "
             "boards build with `pio run -e nano33ble` (internet needed for their platform)"
         )
     return board
 
 
-def build(project: Path, board: str = "mps2-an386") -> Path:
-    """``pio run -e board``; returns the ELF."""
-    check_board(board)
+def build(project: Path, board: str | None = None) -> Path:
+    """``pio run -e board`` (default: the firmware's default board); returns the ELF."""
+    board = check_board(board or default_board())
     prepare_core(project)
     proc = pio(project, "run", "-e", board)
     if proc.returncode != 0:
@@ -128,14 +127,14 @@ def section_sizes(elf: Path) -> dict:
 
 
 def export_cortex_m(
-    model_dir: Path, out: Path, board: str = "mps2-an386", data: Path | None = None,
+    model_dir: Path, out: Path, board: str | None = None, data: Path | None = None,
     weights: str = "auto",
 ) -> int:  # fmt: skip
     """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
     kernel, offline build, size table."""
     from ecqx.export.pipeline import INTEGER_MODEL, build_integer
 
-    check_board(board)  # before any work: a typo must not cost a calibration
+    board = check_board(board or default_board())  # before any work: a typo costs nothing
     with exclusive(out, "export") as out:
         # the old report describes the old ELF: gone until the new one is built
         (out / REPORT).unlink(missing_ok=True)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import torch
 
+from ecqx.errors import EcqxError
 from ecqx.files import atomic_write
 
 
-class CheckpointError(ValueError):
+class CheckpointError(EcqxError, ValueError):
     """A checkpoint that cannot or must not be read; the message says what to do."""
 
 

@@ -8,13 +8,14 @@ import math
 from dataclasses import dataclass, fields
 
 from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.errors import EcqxError
 
 CHECKPOINT_FORMAT = "ecqx-checkpoint"
 CHECKPOINT_VERSION = 1
 METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
 
 
-class ConfigError(ValueError):
+class ConfigError(EcqxError, ValueError):
     """A training setting is out of range; the message names the field and its allowed range."""
 
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from ecqx.errors import EcqxError
+
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(f)`` on a temporary file beside ``path``, then move it into place."""
@@ -38,7 +40,7 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 
 
-class OutputError(ValueError):
+class OutputError(EcqxError, ValueError):
     """An output folder that cannot be used: a file, unwritable, or busy with another run."""
 
 

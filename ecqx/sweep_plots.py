@@ -132,3 +132,26 @@ def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
         path,
         f"{Path(run).name}, layer {name}",
     )
+
+
+def draw_figures(rows: list[dict], out: Path) -> list[Path]:
+    """Every figure of a sweep: Fig. 7 per bit width, Fig. 9, and Fig. 4 for the input and
+    output layers of the sparsest ECQx run. Returns the files drawn."""
+    out = Path(out)
+    figs = [
+        accuracy_vs_sparsity(rows, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
+        for b in sorted({int(r["bits"]) for r in rows})
+    ]
+    figs.append(accuracy_vs_size(rows, out / "fig9_top1_vs_size.png"))
+    ecqx_runs = [r for r in rows if r["method"] == "ecqx"]
+    if ecqx_runs:
+        pick = max(ecqx_runs, key=lambda r: float(r["sparsity"]))
+        for layer, where in ((0, "input"), (-1, "output")):
+            figs.append(
+                relevance_figure(
+                    out / "runs" / pick["run"],
+                    out / f"fig4_weight_vs_relevance_{where}_layer.png",
+                    layer=layer,
+                )
+            )
+    return [f for f in figs if f is not None]

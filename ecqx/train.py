@@ -241,3 +241,22 @@ def train(
     checkpoint.save(ck, out / "model.pt")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def metrics_table(m: dict) -> str:
+    """A run's per-layer table and test top-1, as ``ecqx train`` prints it."""
+    lines = [
+        f"{'layer':10s} {'shape':>12s} {'bits':>4s} {'sparsity':>8s} {'entropy':>7s} {'beta':>5s}"
+    ]
+    for r in m["layers"]:
+        shape = "x".join(map(str, r["shape"]))
+        lines.append(
+            f"{r['name']:10s} {shape:>12s} {r['bits']:4d} {r['sparsity']:8.3f} "
+            f"{r['entropy']:7.3f} {r['beta']:5.2f}"
+        )
+    fp, q = m["top1_fp"]["testing"], m["top1_quantized"]["testing"]
+    lines.append(
+        f"test top-1: float {fp:.4f}, quantized {q:.4f}; sparsity {m['sparsity']:.4f}; "
+        f"entropy {m['entropy_bits_per_weight']:.3f} bit/weight"
+    )
+    return "\n".join(lines)

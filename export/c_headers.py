@@ -13,6 +13,7 @@ import jinja2
 import numpy as np
 
 from ecqx import __version__
+from ecqx.export.choices import WEIGHT_FORMATS
 from ecqx.export.sparse_format import (
     descriptors,
     encode_grouped,
@@ -23,10 +24,7 @@ from ecqx.export.sparse_format import (
 from ecqx.integer.equivalent import drop_dead_units, permute_units
 from ecqx.integer.model import IntegerModel, IntLayer
 
-# auto: the smaller of sparse and dense per layer; fast: the one with the fewest estimated
-# instructions of sparse, dense and int8; int8: dense one byte per weight (the baseline the
-# benchmark compares against).
-FORMATS = ("auto", "fast", "sparse", "dense", "int8")
+FORMATS = WEIGHT_FORMATS
 
 # Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
 # the sparse kernel per non-zero weight, per group (descriptor, table branch, loop test,

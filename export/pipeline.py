@@ -16,7 +16,6 @@ from ecqx.integer.build import FLOAT_EXACT, build, check_overflow
 from ecqx.integer.checkpoint import load_checkpoint, trained_model
 from ecqx.integer.fakequant import fake_quant_predict
 
-TARGETS = ("onnx", "tflite", "c", "nnr")
 INTEGER_MODEL = "integer_model.npz"
 CALIBRATION_SAMPLES = 2000
 

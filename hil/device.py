@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 
+from ecqx.errors import EcqxError
 from ecqx.hil.protocol import BadFrame, DeviceInfo, ErrorCode, Frame, Msg, Parser, Result, encode
 from ecqx.hil.transport import Transport, TransportError
 
 
-class HilError(RuntimeError):
+class HilError(EcqxError, RuntimeError):
     """The device did not give a valid answer."""
 
 

@@ -53,7 +53,7 @@ def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | Non
 
 def hil(
     model_dir: Path,
-    emulator: str | None = None,
+    board: str | None = None,
     port: str | None = None,
     baud: int = 115200,
     data: Path | None = None,
@@ -74,13 +74,13 @@ def hil(
     out = Path(out) if out else model_dir / "hil"
     out.mkdir(parents=True, exist_ok=True)
     clear_reports(out)
-    if not (emulator or port):
-        raise ValueError("give --emulator BOARD or --port DEVICE")
+    if not (board or port):
+        raise ValueError("give --board BOARD (emulated) or --port DEVICE (a real board)")
     # Everything that can fail on the host happens before a device is opened or an emulator
     # started, so no error leaves an emulator running.
     ck = load_checkpoint(model_dir)
     gsc = load_data(ck, data)
-    elf = firmware_for(model_dir, export_dir, emulator, data) if emulator else None
+    elf = firmware_for(model_dir, export_dir, board, data) if board else None
     im = IntegerModel.load(export_dir / INTEGER_MODEL)
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)
@@ -96,9 +96,7 @@ def hil(
         icount_file.unlink(missing_ok=True)
         # per-address counts, written when the emulator exits (see hil/profile.py)
         profile_file = out / "profile.txt" if profile else None
-        transport: Transport = QemuTransport(
-            elf, emulator, plugin, markers, icount_file, profile_file
-        )
+        transport: Transport = QemuTransport(elf, board, plugin, markers, icount_file, profile_file)
     else:
         transport = SerialTransport(port, baud)
     with transport:

@@ -10,8 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from ecqx.codegen.boards import boards, emulated, qemu_command
+from ecqx.errors import EcqxError
 
-class TransportError(RuntimeError):
+
+class TransportError(EcqxError, RuntimeError):
     pass
 
 
@@ -83,14 +86,6 @@ class SerialTransport(Transport):
         return f"serial {self.port}"
 
 
-QEMU_MACHINES = {
-    "mps2-an386": "cortex-m4",
-    "mps2-an500": "cortex-m7",
-    "mps3-an547": "cortex-m55",
-    "mps2-an385": "cortex-m3",
-}
-
-
 class QemuTransport(Transport):
     """QEMU running the firmware ELF, its UART0 on the process's stdin/stdout (binary safe).
 
@@ -100,28 +95,24 @@ class QemuTransport(Transport):
     def __init__(
         self,
         elf: Path,
-        machine: str = "mps2-an386",
+        board: str,
         icount_plugin: Path | None = None,
         markers: tuple[int, int] | None = None,
         icount_file: Path | None = None,
         profile_file: Path | None = None,
     ) -> None:
-        if machine not in QEMU_MACHINES:
-            raise TransportError(
-                f"unknown emulated board {machine!r}; one of {list(QEMU_MACHINES)}"
-            )
+        if board not in boards():
+            raise TransportError(f"unknown emulated board {board!r}; one of {emulated()}")
         qemu = shutil.which("qemu-system-arm")
         if qemu is None:
             raise TransportError("qemu-system-arm not found: install qemu-system-arm")
-        cmd = [qemu, "-machine", machine, "-display", "none", "-monitor", "none",
-               "-serial", "stdio", "-semihosting-config", "enable=on,target=native",
-               "-kernel", str(elf)]  # fmt: skip
+        cmd = qemu_command(board, elf, qemu)
         if icount_plugin is not None and markers is not None and icount_file is not None:
             args = f"{icount_plugin},begin={markers[0]:#x},end={markers[1]:#x},out={icount_file}"
             if profile_file is not None:
                 args += f",profile={profile_file}"
             cmd += ["-plugin", args]
-        self.machine = machine
+        self.board = board
         self.cmd = cmd
         self._p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)  # fmt: skip
@@ -175,4 +166,4 @@ class QemuTransport(Transport):
                 pass
 
     def describe(self) -> str:
-        return f"QEMU {self.machine}"
+        return f"QEMU {self.board}"

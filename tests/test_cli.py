@@ -90,7 +90,7 @@ def test_bad_training_option_names_the_field_and_its_range(tmp_path, capsys, opt
 
 
 def test_fewer_epochs_than_the_warmup_warn(capsys):
-    from ecqx.cli import config_from
+    from ecqx.commands.options import config_from
 
     cfg = config_from(build_parser().parse_args(["train", "--out", "x", "--epochs", "2"]))
     assert cfg.epochs == 2
@@ -107,7 +107,7 @@ def test_sweep_takes_the_lambda_warmup():
 @pytest.mark.parametrize("argv", [["--limit", "0"], ["--limit", "-5"], ["--timeout", "-1"]])
 def test_hil_counts_and_timeouts_must_be_positive(argv, capsys):
     with pytest.raises(SystemExit) as e:
-        build_parser().parse_args(["hil", "--model", "m", "--emulator", "mps2-an386", *argv])
+        build_parser().parse_args(["hil", "--model", "m", "--board", "mps2-an386", *argv])
     assert e.value.code == 2 and "expected" in capsys.readouterr().err
 
 

@@ -194,7 +194,7 @@ def test_host_errors_start_no_emulator_and_leave_no_old_report(tiny_trained, tmp
     monkeypatch.setattr(hil_run, "QemuTransport", lambda *a, **k: started.append(a))
     (tmp_path / "hil_report.json").write_text(json.dumps({"bit_exact": True}))
     with pytest.raises(DataError):
-        hil(tiny_trained, emulator="mps2-an386", data=tmp_path / "none", out=tmp_path)
+        hil(tiny_trained, board="mps2-an386", data=tmp_path / "none", out=tmp_path)
     assert not started and not (tmp_path / "hil_report.json").exists()
 
 
@@ -217,7 +217,7 @@ def test_a_correct_device_passes(tmp_path):
 
 def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, capsys):
     """PlatformIO builds the firmware offline, QEMU runs it, the check passes bit-exactly."""
-    rc = main(["hil", "--model", str(tiny_trained), "--emulator", "mps2-an386", "--limit", "25",
+    rc = main(["hil", "--model", str(tiny_trained), "--board", "mps2-an386", "--limit", "25",
                "--out", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -234,7 +234,7 @@ def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, caps
 @pytest.mark.parametrize("board", ["mps3-an547", "mps2-an500"])
 def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsys, board):
     """The other emulated cores: their own interrupt lines / memory maps, same answers."""
-    rc = main(["hil", "--model", str(tiny_trained), "--emulator", board, "--limit", "5",
+    rc = main(["hil", "--model", str(tiny_trained), "--board", board, "--limit", "5",
                "--out", str(tmp_path)])  # fmt: skip
     assert rc == 0, capsys.readouterr().out
     r = json.loads((tmp_path / "hil_report.json").read_text())
@@ -244,7 +244,7 @@ def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsy
 def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path):
     """The per-address profile covers the same intervals as the plain count, exactly, and
     attributes most of an inference to the fully-connected kernels."""
-    r = hil(tiny_trained, emulator="mps2-an386", limit=3, out=tmp_path, progress=False,
+    r = hil(tiny_trained, board="mps2-an386", limit=3, out=tmp_path, progress=False,
             profile=True)  # fmt: skip
     assert r["bit_exact"] and r["completed"] == 3
     counted = sum(int(v) for v in (tmp_path / "instructions.txt").read_text().split())

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.errors import EcqxError
+
 SAMPLE_RATE = 16000
 
 
-class DataError(ValueError):
+class DataError(EcqxError, ValueError):
     """A dataset folder or file is missing or malformed; the message says what to do."""
 
 

@@ -72,7 +72,13 @@ def build(trained: TrainedModel, calibration: np.ndarray, rounding: str = "singl
         bias = np.rint(ql.bias.astype(np.float64) / bias_scale)
         if np.abs(bias).max(initial=0) > INT32_MAX:
             raise IntegerModelError(f"layer {ql.name}: bias does not fit int32 at its scale")
-        m, shift = quantize_multiplier(multiplier_of(s_x, w_scale, s_y))
+        try:
+            m, shift = quantize_multiplier(multiplier_of(s_x, w_scale, s_y))
+        except ValueError as e:
+            raise IntegerModelError(
+                f"layer {ql.name}: {e}; the trained weights or activations are degenerate "
+                "(re-train, or calibrate on other data)"
+            ) from e
         layer = IntLayer(
             name=ql.name,
             codes=ql.codes.astype(np.int8),

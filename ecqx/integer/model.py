@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.errors import EcqxError
 from ecqx.integer.requant import ROUNDINGS
 
 FORMAT = "ecqx-integer-model"
 VERSION = 2  # 2: the identity hash covers every output-affecting field
 
 
-class IntegerModelError(ValueError):
+class IntegerModelError(EcqxError, ValueError):
     """A file or model that is not a valid integer model; the message says what to do."""
 
 

@@ -1,8 +1,20 @@
 # SCons build script of the offline emulated-board platform: compile and link bare metal
 # with the board's CPU flags and linker script; `-t upload` starts the emulator.
 import os
+import shlex
 
 from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment
+
+
+def upload_command(board_id: str) -> str:
+    """QEMU with the firmware, from the one command-line builder in ecqx's board table (the
+    interpreter running PlatformIO is the ecqx environment's when ecqx drives the build)."""
+    try:
+        from ecqx.codegen.boards import qemu_command
+    except ImportError:
+        return "echo 'starting the emulator needs ecqx: source scripts/setup.sh first' && false"
+    return " ".join(shlex.quote(arg) for arg in qemu_command(board_id, "$SOURCE"))
+
 
 env = DefaultEnvironment()
 board = env.BoardConfig()
@@ -21,10 +33,7 @@ env.Replace(
     SIZETOOL="arm-none-eabi-size",
     PROGNAME="firmware",
     PROGSUFFIX=".elf",
-    UPLOADCMD="qemu-system-arm -machine "
-    + board.get("build.qemu_machine")
-    + " -display none -monitor none -serial stdio"
-    + " -semihosting-config enable=on,target=native -kernel $SOURCE",
+    UPLOADCMD=upload_command(board.id),
 )
 env.Append(
     ASFLAGS=cpu_flags,

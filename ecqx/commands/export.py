@@ -1,0 +1,64 @@
+"""``ecqx export``: the integer model and its formats, or the Cortex-M firmware."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecqx.codegen.boards import default_board, emulated
+from ecqx.commands.options import add_out
+from ecqx.export.choices import TARGETS, WEIGHT_FORMATS
+
+HELP = "integer model + ONNX / TFLite / C / NNC exports, or the Cortex-M firmware"
+DESCRIPTION = (
+    "Build the integer model (int8 activations calibrated on training data, int32 "
+    "accumulators, fixed-point requantization) from a trained checkpoint, prove its "
+    "accumulators cannot overflow, and write the requested formats into --out, each checked "
+    "against the integer reference engine on the test split. --target cortex-m renders the C "
+    "kernel into the PlatformIO firmware and builds it."
+)
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
+
+
+def add_board(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--board", default=default_board(), choices=emulated(),
+                   help=f"{text} (default {default_board()})")  # fmt: skip
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model(p)
+    p.add_argument("--target", choices=("all", *TARGETS, "cortex-m"), default="all",
+                   help="what to export (default all: onnx, tflite, c, nnr)")  # fmt: skip
+    add_out(p, None, "output folder (default MODEL/export)")
+    p.add_argument("--data", default=None,
+                   help="dataset for calibration and checks (default: the one the model was "
+                   "trained on)")  # fmt: skip
+    p.add_argument(
+        "--weights",
+        choices=WEIGHT_FORMATS,
+        default="auto",
+        help="C weight encoding per layer: centroid-grouped sparse, dense packed at the bit "
+        "width, dense int8; auto = the smaller of sparse and dense packed (default), fast = "
+        "the fewest instructions by a Cortex-M4 cost model",
+    )
+    add_board(p, "emulated Cortex-M board for --target cortex-m; real boards build from the "
+              "exported firmware folder with `pio run -e <board>`")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path(args.model) / "export"
+    if args.target == "cortex-m":
+        from ecqx.codegen.firmware_build import export_cortex_m
+
+        return export_cortex_m(Path(args.model), out, board=args.board, data=args.data,
+                               weights=args.weights)  # fmt: skip
+    from ecqx.export.pipeline import export, summary_table
+
+    targets = list(TARGETS) if args.target == "all" else [args.target]
+    report = export(Path(args.model), out, targets, data=args.data, weights=args.weights)
+    print(summary_table(report))
+    print(f"report: {out / 'export_report.json'}")
+    return 0

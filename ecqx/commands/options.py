@@ -1,0 +1,161 @@
+"""Option types and option groups shared by several commands, so every command spells an
+option, its range and its default the same way."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.config import METHODS, TrainConfig
+
+DEFAULT_DATA = Path("data/gsc-synth")
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return n
+
+
+def positive_float(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        v = float("nan")
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value!r}")
+    return v
+
+
+def out_folder(value: str) -> str:
+    """An output folder that can be created or written: checked before any work starts."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a file, not a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot create {value}: {existing} is not writable")
+    return value
+
+
+def bits(value: str) -> int:
+    try:
+        b = int(value)
+    except ValueError:
+        b = -1
+    if not MIN_BITS <= b <= MAX_BITS:
+        raise argparse.ArgumentTypeError(f"bit width must be {MIN_BITS}..{MAX_BITS}, got {value}")
+    return b
+
+
+def listed(item: type) -> object:
+    """A comma-separated list of ``item`` values (one list syntax for every command)."""
+
+    def parse(value: str) -> list:
+        try:
+            values = [item(v) for v in value.split(",") if v.strip()]
+        except (ValueError, argparse.ArgumentTypeError) as e:
+            raise argparse.ArgumentTypeError(f"{value!r}: {e}") from e
+        if not values:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return values
+
+    return parse
+
+
+def method(value: str) -> str:
+    if value not in METHODS:
+        raise argparse.ArgumentTypeError(f"method must be one of {', '.join(METHODS)}")
+    return value
+
+
+def add_data(p: argparse.ArgumentParser, default: str | None, text: str) -> None:
+    p.add_argument("--data", default=default, help=text)
+
+
+def add_out(p: argparse.ArgumentParser, default: str | None, text: str, **kw: object) -> None:
+    p.add_argument("--out", default=default, type=out_folder, help=text, **kw)
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument(
+        "--bits",
+        type=bits,
+        default=d.bits,
+        help=f"weight bit width {MIN_BITS}..{MAX_BITS} (default {d.bits})",
+    )
+    p.add_argument(
+        "--lam",
+        type=float,
+        default=d.lam,
+        help="entropy-constraint strength lambda; larger = sparser. Distances are in "
+        "quantization steps; with the warm-up, ~16..1024 spans ~30-85%% sparsity "
+        f"(default {d.lam:g})",
+    )
+    p.add_argument(
+        "--p",
+        type=float,
+        default=d.p,
+        help="ECQx target: max extra sparsity per layer that relevance may add, "
+        f"0..1 (default {d.p})",
+    )
+    p.add_argument(
+        "--method",
+        type=method,
+        default=d.method,
+        help="ecqx: LRP relevance in the assignment; ecq: plain entropy-constrained "
+        f"(default {d.method})",
+    )
+    add_schedule_options(p)
+
+
+def add_schedule_options(p: argparse.ArgumentParser) -> None:
+    """The options a single run and a sweep share."""
+    d = TrainConfig()
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help=f"quantization-aware training epochs (default {d.epochs})",
+    )
+    p.add_argument(
+        "--lam-warmup",
+        type=float,
+        default=d.lam_warmup,
+        help="epochs over which lambda ramps linearly from 0 to --lam; 0 applies it from the "
+        f"first step, which collapses large lambdas (default {d.lam_warmup:g})",
+    )
+    p.add_argument(
+        "--fp-epochs",
+        type=int,
+        default=d.fp_epochs,
+        help="full-precision pre-training epochs; the pre-trained model is cached in "
+        f"the output folder and reused (default {d.fp_epochs})",
+    )
+    p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+
+
+RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
+SCHEDULE_OPTIONS = ("epochs", "lam_warmup", "fp_epochs", "batch", "seed")
+
+
+def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:
+    """The run's configuration, checked (a bad value names its option), with its warnings;
+    for a sweep (``single_run=False``) the grid options stay at their defaults."""
+    names = SCHEDULE_OPTIONS + (RUN_OPTIONS if single_run else ())
+    cfg = TrainConfig(**{k: getattr(args, k) for k in names})
+    cfg.validate()
+    for w in cfg.warnings():
+        print(f"ecqx: warning: {w}", file=sys.stderr)
+    return cfg

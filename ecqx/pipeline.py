@@ -1,0 +1,106 @@
+"""The main job end to end: synthesize the stand-in data, train and quantize, export every
+format, build the firmware for an emulated board, run the HIL check, and summarize.
+
+It sits above every stage (it imports them all) and below only the CLI. Progress goes to the
+``log`` callback; the result is a ``PipelineReport``, also written as ``WORK/summary.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ecqx.config import TrainConfig
+from ecqx.files import write_json
+
+SUMMARY = "summary.json"
+
+
+@dataclass
+class PipelineReport:
+    top1_test: dict  # float, quantized_weights, integer, device
+    sparsity: float
+    bits: int
+    bytes: dict  # float32, c_weights, nnc, flash, ram
+    compression_ratio_nnc: float
+    instructions_per_inference: float | None
+    hil_bit_exact: bool
+
+    def summary(self) -> str:
+        t, b, ipi = self.top1_test, self.bytes, self.instructions_per_inference
+        return (
+            f"test top-1: float {t['float']:.4f} | quantized {t['quantized_weights']:.4f} | "
+            f"integer {t['integer']:.4f} | on device {t['device'] or 0:.4f}\n"
+            f"sparsity {self.sparsity:.3f} at {self.bits} bits; weights {b['float32']} B "
+            f"float32 -> {b['c_weights']} B in C, {b['nnc']} B NNC "
+            f"(CR {self.compression_ratio_nnc:.1f}x); firmware flash {b['flash']} B, RAM "
+            f"{b['ram']} B; {'-' if ipi is None else f'{ipi:.0f}'} instructions per inference; "
+            f"device bit-exact: {'yes' if self.hil_bit_exact else 'NO'}"
+        )
+
+
+def run_pipeline(
+    work: Path,
+    cfg: TrainConfig,
+    board: str,
+    data: Path | None = None,
+    size: str = "default",
+    limit: int | None = None,
+    log: Callable[[str], object] = print,
+) -> PipelineReport:
+    """Every stage into ``work``; finished training runs are reused."""
+    from ecqx.codegen.firmware_build import REPORT as FIRMWARE_REPORT
+    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.data.gsc import GSCData
+    from ecqx.data.synth import generate
+    from ecqx.export.choices import TARGETS
+    from ecqx.export.pipeline import export
+    from ecqx.export.pipeline import summary_table as export_table
+    from ecqx.hil.run import hil, summary
+    from ecqx.train import finished, metrics_table, train
+
+    work = Path(work)
+    data_dir = Path(data) if data else work / "gsc-synth"
+    if not data:
+        log(f"[1/5] synthesizing the stand-in dataset ({size}) into {data_dir}")
+        generate(data_dir, size=size, seed=cfg.seed)
+    model_dir = work / "train"
+    log(f"[2/5] training MLP_GSC and quantizing with {cfg.method.upper()} at {cfg.bits} bits")
+    if finished(model_dir, cfg):
+        m = json.loads((model_dir / "metrics.json").read_text())
+        log("      reusing the finished training run")
+    else:
+        m = train(GSCData(data_dir), model_dir, cfg)
+    log(metrics_table(m))
+    log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C header, NNC")
+    ex = export(model_dir, model_dir / "export", list(TARGETS), log=log)
+    log(export_table(ex))
+    log(f"[4/5] building the firmware for {board} with PlatformIO (offline)")
+    export_cortex_m(model_dir, model_dir / "export", board=board)
+    log(f"[5/5] hardware-in-the-loop check on the emulated {board} (QEMU)")
+    h = hil(model_dir, board=board, limit=limit)
+    log(summary(h))
+    fw = json.loads((model_dir / "export" / FIRMWARE_REPORT).read_text())
+    report = PipelineReport(
+        top1_test={
+            "float": m["top1_fp"]["testing"],
+            "quantized_weights": m["top1_quantized"]["testing"],
+            "integer": ex["top1"]["integer"],
+            "device": h["top1"]["device"],
+        },
+        sparsity=m["sparsity"],
+        bits=cfg.bits,
+        bytes={
+            "float32": ex["nnc"]["float32_bytes"],
+            "c_weights": fw["weight_bytes"],
+            "nnc": ex["nnc"]["bytes"],
+            "flash": fw["sizes"]["flash"],
+            "ram": fw["sizes"]["ram"],
+        },
+        compression_ratio_nnc=ex["nnc"]["compression_ratio"],
+        instructions_per_inference=h["instructions_per_inference"]["mean"],
+        hil_bit_exact=h["bit_exact"],
+    )
+    write_json(work / SUMMARY, asdict(report))
+    return report
