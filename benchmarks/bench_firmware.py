@@ -20,13 +20,13 @@ import json
 from pathlib import Path
 
 from ecqx.codegen.boards import boards, emulated
-from ecqx.codegen.firmware_build import REPORT, FirmwareError, export_cortex_m
+from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
 from ecqx.export.c_headers import FORMATS
-from ecqx.export.pipeline import INTEGER_MODEL
 from ecqx.hil.profile import read_counts
 from ecqx.hil.profile import table as profile_table
 from ecqx.hil.run import hil
 from ecqx.integer.model import IntegerModel
+from ecqx.run import ExportDir
 
 COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_bytes", "flash",
            "ram", "instructions", "bit_exact", "top1")  # fmt: skip
@@ -45,7 +45,7 @@ def measure(
         lines = str(e).splitlines()
         why = next((ln for ln in lines if "overflow" in ln), lines[0])
         return row | {"error": why.strip()[:120]}
-    fw = json.loads((out / REPORT).read_text())
+    fw = json.loads(ExportDir(out).firmware_report.read_text())
     # the firmware just built in `out` is the one hil() finds there and runs
     r = hil(model_dir, board=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip
@@ -55,7 +55,7 @@ def measure(
         Path(row["profile"]).write_text(
             profile_table(counts, Path(fw["elf"]), r["completed"]) + "\n"
         )
-    im = IntegerModel.load(out / INTEGER_MODEL)
+    im = IntegerModel.load(ExportDir(out).integer_model)
     nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
     total = sum(ly.codes.size for ly in im.layers)
     return row | {

@@ -15,11 +15,11 @@ from ecqx.codegen.boards import FIRMWARE, default_board, emulated
 from ecqx.codegen.render import render
 from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
+from ecqx.run import ExportDir
 
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
          "nm", "ranlib", "strip")  # fmt: skip
 SCONS_VERSION = "4.41101.0"  # PlatformIO's encoding of scons 4.11.1
-REPORT = "firmware_report.json"
 
 
 class FirmwareError(EcqxError, RuntimeError):
@@ -132,21 +132,22 @@ def export_cortex_m(
 ) -> int:  # fmt: skip
     """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
     kernel, offline build, size table."""
-    from ecqx.export.pipeline import INTEGER_MODEL, build_integer
+    from ecqx.integer.from_run import build_integer
 
     board = check_board(board or default_board())  # before any work: a typo costs nothing
     with exclusive(out, "export") as out:
+        files = ExportDir(out)
         # the old report describes the old ELF: gone until the new one is built
-        (out / REPORT).unlink(missing_ok=True)
+        files.firmware_report.unlink(missing_ok=True)
         _, _, im = build_integer(model_dir, data)
-        im.save(out / INTEGER_MODEL)
-        project = copy_project(out / "firmware")
+        im.save(files.integer_model)
+        project = copy_project(files.firmware)
         summary = render(im, project / "src" / "generated", weights)
         print(f"rendered kernel for model {im.identity()} into {project / 'src' / 'generated'}")
         elf = build(project, board)
         sizes = section_sizes(elf)
         summary |= {"board": board, "elf": str(elf), "sizes": sizes}
-        write_json(out / REPORT, summary)
+        write_json(files.firmware_report, summary)
     # shapes after dead-unit removal; "removed" counts the layer's units folded away
     print(f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
     for ly in summary["layers"]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ecqx.config import TrainConfig
 from ecqx.files import write_json
+from ecqx.run import RunDir
 
 SUMMARY = "summary.json"
 
@@ -50,7 +51,6 @@ def run_pipeline(
     log: Callable[[str], object] = print,
 ) -> PipelineReport:
     """Every stage into ``work``; finished training runs are reused."""
-    from ecqx.codegen.firmware_build import REPORT as FIRMWARE_REPORT
     from ecqx.codegen.firmware_build import export_cortex_m
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
@@ -65,23 +65,24 @@ def run_pipeline(
     if not data:
         log(f"[1/5] synthesizing the stand-in dataset ({size}) into {data_dir}")
         generate(data_dir, size=size, seed=cfg.seed)
-    model_dir = work / "train"
+    run = RunDir(work / "train")
+    model_dir = run.root
     log(f"[2/5] training MLP_GSC and quantizing with {cfg.method.upper()} at {cfg.bits} bits")
     if finished(model_dir, cfg):
-        m = json.loads((model_dir / "metrics.json").read_text())
+        m = json.loads(run.metrics.read_text())
         log("      reusing the finished training run")
     else:
         m = train(GSCData(data_dir), model_dir, cfg)
     log(metrics_table(m))
     log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C header, NNC")
-    ex = export(model_dir, model_dir / "export", list(TARGETS), log=log)
+    ex = export(model_dir, run.export.root, list(TARGETS), log=log)
     log(export_table(ex))
     log(f"[4/5] building the firmware for {board} with PlatformIO (offline)")
-    export_cortex_m(model_dir, model_dir / "export", board=board)
+    export_cortex_m(model_dir, run.export.root, board=board)
     log(f"[5/5] hardware-in-the-loop check on the emulated {board} (QEMU)")
     h = hil(model_dir, board=board, limit=limit)
     log(summary(h))
-    fw = json.loads((model_dir / "export" / FIRMWARE_REPORT).read_text())
+    fw = json.loads(run.export.firmware_report.read_text())
     report = PipelineReport(
         top1_test={
             "float": m["top1_fp"]["testing"],

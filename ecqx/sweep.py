@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
+from ecqx.run import RunDir
 from ecqx.train import TrainConfig, finished
 
 COLUMNS = (
@@ -62,8 +63,8 @@ def grid(methods: list[str], bits: list[int], lams: list[float], ps: list[float]
 def measure_size(run: Path, data: Path | None) -> dict:
     """Integer model of a finished run: its test top-1 and NNC bitstream bytes."""
     from ecqx.export import nnr
-    from ecqx.export.pipeline import build_integer
     from ecqx.integer import engine
+    from ecqx.integer.from_run import build_integer
 
     _, gsc, im = build_integer(run, data)
     pred = engine.predict(im, im.quantize_input(gsc.features("testing")))
@@ -72,7 +73,7 @@ def measure_size(run: Path, data: Path | None) -> dict:
 
 
 def row(run: Path) -> dict:
-    m = json.loads((run / "metrics.json").read_text())
+    m = json.loads(RunDir(run).metrics.read_text())
     size = json.loads((run / "size.json").read_text()) if (run / "size.json").is_file() else {}
     c = m["config"]
     qat_s = m["qat_epoch_seconds"]
@@ -128,7 +129,7 @@ def sweep(
         else:
             t0 = time.perf_counter()
             log(f"[{i}/{len(points)}] {pt.name}: training")
-            train(data, run, cfg, progress=progress, fp_path=out / "fp.pt")
+            train(data, run, cfg, progress=progress, fp_path=RunDir(out).fp_cache)
             (run / "size.json").unlink(missing_ok=True)
             log(f"[{i}/{len(points)}] {pt.name}: {time.perf_counter() - t0:.0f} s")
         if not (run / "size.json").is_file():

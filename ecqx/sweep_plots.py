@@ -119,8 +119,9 @@ def weight_vs_relevance(
 def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
     """Fig. 4 for one ECQx run's layer, from its checkpoint (None if it has no relevance)."""
     from ecqx import checkpoint
+    from ecqx.run import RunDir
 
-    ck = checkpoint.load(Path(run) / "model.pt")
+    ck = checkpoint.load(RunDir(run).checkpoint)
     layers = list(ck["quantizer"]["layers"].items())
     name, st = layers[layer]
     if st.get("relevance") is None:

@@ -27,12 +27,14 @@ from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
 from ecqx.quantizer.relevance import LRP, NoRelevance
+from ecqx.run import RunDir
 
 
 def finished(out: Path, cfg: TrainConfig) -> bool:
     """Whether ``out`` holds a completed run (checkpoint + metrics) of exactly ``cfg``."""
-    m = Path(out) / "metrics.json"
-    if not (m.is_file() and (Path(out) / "model.pt").is_file()):
+    run = RunDir(out)
+    m = run.metrics
+    if not (m.is_file() and run.checkpoint.is_file()):
         return False
     try:
         return json.loads(m.read_text()).get("config") == asdict(cfg)
@@ -172,7 +174,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     train_feats = data.features("training")
     norm = (train_feats.mean(0), train_feats.std(0) + 1e-6)
-    fp_path = Path(fp_path) if fp_path is not None else out / "fp.pt"
+    fp_path = Path(fp_path) if fp_path is not None else RunDir(out).fp_cache
     fp_key = {
         "data": data.key,
         "seed": cfg.seed,
@@ -238,8 +240,8 @@ def train(
         "quantizer": q.state_dict(),
         "metrics": metrics,
     }
-    checkpoint.save(ck, out / "model.pt")
-    write_json(out / "metrics.json", metrics)
+    checkpoint.save(ck, RunDir(out).checkpoint)
+    write_json(RunDir(out).metrics, metrics)
     return metrics
 
 

@@ -12,12 +12,10 @@ import numpy as np
 
 from ecqx.files import exclusive, write_json
 from ecqx.integer import engine
-from ecqx.integer.build import FLOAT_EXACT, build, check_overflow
-from ecqx.integer.checkpoint import load_checkpoint, trained_model
+from ecqx.integer.build import FLOAT_EXACT, check_overflow
 from ecqx.integer.fakequant import fake_quant_predict
-
-INTEGER_MODEL = "integer_model.npz"
-CALIBRATION_SAMPLES = 2000
+from ecqx.integer.from_run import build_integer
+from ecqx.run import ExportDir
 
 
 def _agreement(a: np.ndarray, b: np.ndarray) -> dict:
@@ -28,29 +26,6 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> dict:
         "max_abs_diff": int(np.abs(a.astype(np.int64) - b).max(initial=0)),
         "predictions_equal": float((a.argmax(1) == b.argmax(1)).mean()),
     }
-
-
-def load_data(ck: dict, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
-    from ecqx.data.audio import DataError
-    from ecqx.data.gsc import GSCData
-
-    if data:
-        return GSCData(Path(data))
-    root = Path(ck["metrics"]["data"]["root"])
-    if not root.is_dir():
-        raise DataError(
-            f"the model was trained on {root.resolve()}, which is not there any more; pass "
-            "--data with that Speech Commands folder (or a copy of it)"
-        )
-    return GSCData(root)
-
-
-def build_integer(model_dir: Path, data: Path | None, rounding: str = "single") -> tuple:
-    ck = load_checkpoint(model_dir)
-    trained = trained_model(ck, source=str(model_dir))
-    gsc = load_data(ck, data)
-    calib = gsc.features("training")[:CALIBRATION_SAMPLES]
-    return ck, gsc, build(trained, calib, rounding=rounding)
 
 
 def export(
@@ -75,8 +50,9 @@ def _export(
 ) -> dict:
     ck, gsc, im = build_integer(model_dir, data)
     bounds = check_overflow(im)
-    im.save(out / INTEGER_MODEL)
-    log(f"integer model {im.identity()} -> {out / INTEGER_MODEL}")
+    files = ExportDir(out)
+    im.save(files.integer_model)
+    log(f"integer model {im.identity()} -> {files.integer_model}")
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     x = im.quantize_input(feats)
     ref = engine.run(im, x)
@@ -100,7 +76,7 @@ def _export(
             {"name": ly.name, "shape": list(ly.shape), "bits": ly.bits, "sparsity": ly.sparsity}
             for ly in im.layers
         ],
-        "files": {"integer_model": str(out / INTEGER_MODEL)},
+        "files": {"integer_model": str(files.integer_model)},
     }
     if "onnx" in targets:
         from ecqx.export import onnx_qdq
@@ -161,7 +137,7 @@ def _export(
         report["nnc"] = nnr.export(im, path)
         report["files"]["nnc"] = str(path)
         log(f"NNC bitstream -> {path} (decoded and compared exactly)")
-    write_json(out / "export_report.json", report)
+    write_json(files.report, report)
     return report
 
 

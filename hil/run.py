@@ -14,6 +14,7 @@ from ecqx.hil.check import clear_reports, run_check, subset_note
 from ecqx.hil.device import Device
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
 from ecqx.integer import IntegerModel
+from ecqx.run import ExportDir, RunDir
 
 
 def pytorch_predictions(ck: dict, feats: np.ndarray) -> np.ndarray:
@@ -32,11 +33,10 @@ def pytorch_predictions(ck: dict, feats: np.ndarray) -> np.ndarray:
 
 def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
     """The ELF for ``board`` built from this model; (re)built when missing or stale."""
-    from ecqx.codegen.firmware_build import REPORT, export_cortex_m
-    from ecqx.export.pipeline import INTEGER_MODEL
+    from ecqx.codegen.firmware_build import export_cortex_m
 
-    report = export_dir / REPORT
-    im_path = export_dir / INTEGER_MODEL
+    files = ExportDir(export_dir)
+    report, im_path = files.firmware_report, files.integer_model
     if report.is_file() and im_path.is_file():
         r = json.loads(report.read_text())
         elf = Path(r["elf"])
@@ -44,7 +44,7 @@ def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | Non
             r.get("board") == board
             and elf.is_file()
             and r.get("identity") == IntegerModel.load(im_path).identity()
-            and elf.stat().st_mtime >= Path(model_dir, "model.pt").stat().st_mtime
+            and elf.stat().st_mtime >= RunDir(model_dir).checkpoint.stat().st_mtime
         ):
             return elf
     export_cortex_m(model_dir, export_dir, board=board, data=data)
@@ -64,14 +64,14 @@ def hil(
     export_dir: Path | None = None,
     profile: bool = False,
 ) -> dict:
-    from ecqx.export.pipeline import INTEGER_MODEL, load_data
     from ecqx.hil.plugin import build_plugin, marker_addresses
     from ecqx.integer.checkpoint import load_checkpoint
+    from ecqx.integer.from_run import load_data
 
     model_dir = Path(model_dir)
     # the firmware and integer model are looked up (and built if missing) here
-    export_dir = Path(export_dir) if export_dir else model_dir / "export"
-    out = Path(out) if out else model_dir / "hil"
+    export_dir = Path(export_dir) if export_dir else RunDir(model_dir).export.root
+    out = Path(out) if out else RunDir(model_dir).hil
     out.mkdir(parents=True, exist_ok=True)
     clear_reports(out)
     if not (board or port):
@@ -81,7 +81,7 @@ def hil(
     ck = load_checkpoint(model_dir)
     gsc = load_data(ck, data)
     elf = firmware_for(model_dir, export_dir, board, data) if board else None
-    im = IntegerModel.load(export_dir / INTEGER_MODEL)
+    im = IntegerModel.load(ExportDir(export_dir).integer_model)
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)
     pick = stratified(labels, limit)

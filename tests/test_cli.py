@@ -158,10 +158,12 @@ def test_two_writers_into_one_folder_are_refused(tmp_path):
 def test_an_interrupted_firmware_export_leaves_no_stale_report(tiny_trained, tmp_path,
                                                                monkeypatch):  # fmt: skip
     import ecqx.codegen.firmware_build as fb
+    from ecqx.run import ExportDir
 
     out = tmp_path / "export"
     out.mkdir()
-    (out / fb.REPORT).write_text(json.dumps({"elf": "old.elf"}))
+    report = ExportDir(out).firmware_report
+    report.write_text(json.dumps({"elf": "old.elf"}))
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -169,4 +171,4 @@ def test_an_interrupted_firmware_export_leaves_no_stale_report(tiny_trained, tmp
     monkeypatch.setattr(fb, "build", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fb.export_cortex_m(tiny_trained, out)
-    assert not (out / fb.REPORT).exists()
+    assert not report.exists()

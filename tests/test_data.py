@@ -164,7 +164,7 @@ def test_dataset_root_is_recorded_absolute(tiny_gsc, monkeypatch):
 
 
 def test_missing_training_data_names_the_path_tried(tmp_path):
-    from ecqx.export.pipeline import load_data
+    from ecqx.integer.from_run import load_data
 
     gone = tmp_path / "moved-away"
     with pytest.raises(DataError, match=f"{gone}.*--data"):

@@ -8,6 +8,7 @@ from pathlib import Path
 from ecqx.codegen.boards import default_board, emulated
 from ecqx.commands.options import add_out
 from ecqx.export.choices import TARGETS, WEIGHT_FORMATS
+from ecqx.run import ExportDir, RunDir
 
 HELP = "integer model + ONNX / TFLite / C / NNC exports, or the Cortex-M firmware"
 DESCRIPTION = (
@@ -49,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else Path(args.model) / "export"
+    out = Path(args.out) if args.out else RunDir(Path(args.model)).export.root
     if args.target == "cortex-m":
         from ecqx.codegen.firmware_build import export_cortex_m
 
@@ -60,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
     targets = list(TARGETS) if args.target == "all" else [args.target]
     report = export(Path(args.model), out, targets, data=args.data, weights=args.weights)
     print(summary_table(report))
-    print(f"report: {out / 'export_report.json'}")
+    print(f"report: {ExportDir(out).report}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from ecqx.codegen.boards import emulated
 from ecqx.commands.export import add_model
 from ecqx.commands.options import add_out, positive_float, positive_int
+from ecqx.run import RunDir
 
 HELP = "hardware-in-the-loop check on a board or the emulator"
 DESCRIPTION = (
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
     r = hil(Path(args.model), board=args.board, port=args.port, baud=args.baud,
             data=args.data, limit=args.limit, out=args.out, timeout=args.timeout)  # fmt: skip
     print(summary(r))
-    out = Path(args.out) if args.out else Path(args.model) / "hil"
+    out = Path(args.out) if args.out else RunDir(Path(args.model)).hil
     print(f"report: {out / 'hil_report.md'}, {out / 'hil_report.json'}, {out / 'confusion.png'}")
     return 0 if r["bit_exact"] else 1

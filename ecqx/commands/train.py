@@ -24,10 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)  # a bad option fails before the data is loaded
     from ecqx.data.gsc import GSCData
+    from ecqx.run import RunDir
     from ecqx.train import metrics_table, train
 
     out = Path(args.out)
     m = train(GSCData(Path(args.data)), out, cfg)
     print(metrics_table(m))
-    print(f"checkpoint: {out / 'model.pt'}\nmetrics:    {out / 'metrics.json'}")
+    print(f"checkpoint: {RunDir(out).checkpoint}\nmetrics:    {RunDir(out).metrics}")
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 from ecqx import checkpoint
 from ecqx.config import CHECKPOINT_FORMAT
 from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
+from ecqx.run import RunDir
 
 
 @dataclass
@@ -37,7 +38,7 @@ class TrainedModel:
 def model_file(model: Path) -> Path:
     """``--model`` may name the training folder or the checkpoint inside it."""
     model = Path(model)
-    path = model / "model.pt" if model.is_dir() else model
+    path = RunDir(model).checkpoint if model.is_dir() else model
     if not path.is_file():
         raise IntegerModelError(
             f"{path}: no checkpoint here; pass the --out folder of `ecqx train` as --model"

@@ -1,0 +1,39 @@
+"""A training run -> its integer model: the checkpoint's quantized layers, activations
+calibrated on the run's own training data (or ``data``), requantization constants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecqx.data.audio import DataError
+from ecqx.integer.build import build
+from ecqx.integer.checkpoint import load_checkpoint, trained_model
+from ecqx.integer.model import IntegerModel
+
+CALIBRATION_SAMPLES = 2000
+
+
+def load_data(ck: dict, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
+    """``data`` if given, else the folder the checkpoint was trained on."""
+    from ecqx.data.gsc import GSCData
+
+    if data:
+        return GSCData(Path(data))
+    root = Path(ck["metrics"]["data"]["root"])
+    if not root.is_dir():
+        raise DataError(
+            f"the model was trained on {root.resolve()}, which is not there any more; pass "
+            "--data with that Speech Commands folder (or a copy of it)"
+        )
+    return GSCData(root)
+
+
+def build_integer(
+    model_dir: Path, data: Path | None, rounding: str = "single"
+) -> tuple[dict, object, IntegerModel]:
+    """(checkpoint, dataset, integer model) of the run in ``model_dir``."""
+    ck = load_checkpoint(model_dir)
+    trained = trained_model(ck, source=str(model_dir))
+    gsc = load_data(ck, data)
+    calib = gsc.features("training")[:CALIBRATION_SAMPLES]
+    return ck, gsc, build(trained, calib, rounding=rounding)

@@ -1,0 +1,56 @@
+"""The names of a run's files and folders, owned here and asked by every stage.
+
+A training folder (``ecqx train --out``, later ``--model``) holds the checkpoint, the cached
+pre-trained model and the metrics, and by default the export and HIL folders; an export
+folder (``ecqx export --out``) holds the integer model, the reports and the firmware project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.root) / "model.pt"
+
+    @property
+    def fp_cache(self) -> Path:
+        return Path(self.root) / "fp.pt"
+
+    @property
+    def metrics(self) -> Path:
+        return Path(self.root) / "metrics.json"
+
+    @property
+    def export(self) -> ExportDir:
+        return ExportDir(Path(self.root) / "export")
+
+    @property
+    def hil(self) -> Path:
+        return Path(self.root) / "hil"
+
+
+@dataclass(frozen=True)
+class ExportDir:
+    root: Path
+
+    @property
+    def integer_model(self) -> Path:
+        return Path(self.root) / "integer_model.npz"
+
+    @property
+    def report(self) -> Path:
+        return Path(self.root) / "export_report.json"
+
+    @property
+    def firmware_report(self) -> Path:
+        return Path(self.root) / "firmware_report.json"
+
+    @property
+    def firmware(self) -> Path:
+        return Path(self.root) / "firmware"
