@@ -22,7 +22,7 @@ from pathlib import Path
 from ecqx.codegen.boards import boards, emulated
 from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
 from ecqx.export.c_headers import FORMATS
-from ecqx.hil.profile import read_counts
+from ecqx.hil.profile import read_profile
 from ecqx.hil.profile import table as profile_table
 from ecqx.hil.run import hil
 from ecqx.integer.model import IntegerModel
@@ -50,7 +50,7 @@ def measure(
     r = hil(model_dir, board=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip
     if profile:
-        counts = read_counts(out / "hil" / "profile.txt")
+        counts = read_profile(out / "hil" / "profile.txt")
         row["profile"] = str(out / "profile.md")
         Path(row["profile"]).write_text(
             profile_table(counts, Path(fw["elf"]), r["completed"]) + "\n"

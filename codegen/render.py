@@ -27,8 +27,7 @@ def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto"
         "identity": model.identity(),
         "in_features": model.in_features,
         "num_classes": model.num_classes,
-        # hidden widths after dead-unit removal (c_headers.render), not the trained ones
-        "max_width": max([model.in_features] + [ly["rows"] for ly in layers]),
+        "max_width": c_headers.buffer_width(model.in_features, layers),
         "layers": layers,
     }
     for name in ("ecqx_model.c", "ecqx_model.h"):

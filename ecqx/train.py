@@ -26,7 +26,7 @@ from ecqx.data.gsc import LABELS, GSCData
 from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
-from ecqx.quantizer.relevance import LRP, NoRelevance
+from ecqx.quantizer.relevance import criterion_for
 from ecqx.run import RunDir
 
 
@@ -118,9 +118,8 @@ def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.T
 def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
 ) -> tuple[Quantizer, list[float]]:
-    criterion = LRP() if cfg.method == "ecqx" else NoRelevance()
-    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion, lr=cfg.qat_lr,
-                  lam_scale=lam_ramp(0.0, cfg.lam_warmup))  # fmt: skip
+    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
+                  lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup))  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times = []

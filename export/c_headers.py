@@ -16,7 +16,7 @@ from ecqx import __version__
 from ecqx.export.choices import WEIGHT_FORMATS
 from ecqx.export.sparse_format import (
     descriptors,
-    encode_grouped,
+    encode_sparse,
     pack_dense,
     storage_bits,
     window_order,
@@ -58,7 +58,7 @@ def c_array(values: np.ndarray, per_line: int = 16, hex_width: int = 0) -> str:
 def layer_sizes(ly: IntLayer) -> dict[str, int]:
     """Weight bytes of every encoding (bias and requantization constants excluded)."""
     return {
-        "sparse": encode_grouped(ly.codes).nbytes,
+        "sparse": encode_sparse(ly.codes).nbytes,
         "dense_packed": int(pack_dense(ly.codes, ly.bits).nbytes),
         "dense_int8": int(ly.codes.size),
     }
@@ -71,7 +71,7 @@ def estimated_instructions(ly: IntLayer, fmt: str) -> float:
     if fmt == "sparse":
         c = SPARSE_COST
         nz = int((ly.codes != 0).sum())
-        return c["nonzero"] * nz + c["group"] * encode_grouped(ly.codes).groups + c["row"] * rows
+        return c["nonzero"] * nz + c["group"] * encode_sparse(ly.codes).groups + c["row"] * rows
     width = 8 if fmt == "int8" else storage_bits(ly.bits, ly.code_range[1])
     return (DENSE_COST_PER_WEIGHT[width] * cols + DENSE_COST_PER_ROW) * rows
 
@@ -102,7 +102,7 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
         "format": fmt,
     }
     if fmt == "sparse":
-        enc = encode_grouped(ly.codes)
+        enc = encode_sparse(ly.codes)
         ctx |= {
             "n_groups": enc.groups,
             "groups": c_array(descriptors(enc), 8, hex_width=8),
@@ -123,12 +123,12 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
 
 
 def order_units_for_windows(model: IntegerModel) -> IntegerModel:
-    """Reorder each hidden layer's units where that lets the next layer's grouped encoding
+    """Reorder each hidden layer's units where that lets the next layer's sparse encoding
     use fewer windows (fewer groups: fewer bytes and instructions); same outputs."""
     for i in range(len(model.layers) - 1):
         nxt = model.layers[i + 1].codes
         candidate = permute_units(model, i, window_order(nxt))
-        if encode_grouped(candidate.layers[i + 1].codes).groups < encode_grouped(nxt).groups:
+        if encode_sparse(candidate.layers[i + 1].codes).groups < encode_sparse(nxt).groups:
             model = candidate
     return model
 
@@ -157,7 +157,7 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
             identity=spec.identity(),
             in_features=model.in_features,
             num_classes=model.num_classes,
-            max_width=max([model.in_features] + [ly.shape[0] for ly in model.layers]),
+            max_width=buffer_width(model.in_features, layers),
             max_sparse_rows=max([1] + [c["rows"] for c in layers if c["format"] == "sparse"]),
             rounding=model.rounding,
             input_scale=model.input_scale,
@@ -167,6 +167,12 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
         )
     )
     return text, layers
+
+
+def buffer_width(in_features: int, layers: list[dict]) -> int:
+    """Bytes of each activation buffer: the widest layer input or output, taken from the
+    layer contexts (widths after dead-unit removal, not the trained ones)."""
+    return max([in_features] + [c["rows"] for c in layers])
 
 
 def export(

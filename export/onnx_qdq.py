@@ -7,7 +7,8 @@ a float bias itself; every activation goes through QuantizeLinear/DequantizeLine
 
 Bit-exactness: ONNX Runtime requantizes in float32 (``round_half_even(acc * s_in * s_w / s_out)``)
 where the integer model uses a fixed-point multiplier; the two agree except when a value lies
-within float32 rounding of a half. ``check`` measures how often the int8 logits differ.
+within float32 rounding of a half. The export step (``ecqx.export.pipeline``) runs the graph
+with ``run`` at every optimization level and reports how often the int8 logits differ.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def _export(
 def summary_table(report: dict) -> str:
     hdr = (
         f"{'layer':6s} {'shape':>9s} {'bits':>4s} {'sparsity':>8s} "
-        f"{'CSR B':>8s} {'packed B':>8s} {'int8 B':>8s}"
+        f"{'sparse B':>8s} {'packed B':>8s} {'int8 B':>8s}"
     )
     lines = [hdr]
     for r in report["layers"]:

@@ -1,6 +1,6 @@
 """Weight encodings for microcontrollers (pure numpy, with decoders for the tests).
 
-Centroid-grouped sparse ("grouped"): a b-bit ECQ layer has only 2^b - 2 non-zero centroids, so
+Sparse (centroid-grouped): a b-bit ECQ layer has only 2^b - 2 non-zero centroids, so
 instead of a value per non-zero weight only column positions are stored, grouped by code. The
 kernel sums the inputs of a group and multiplies once (acc += code * sum): values cost no bytes
 and no multiplies. A group covers at most 256 columns (a window starting at its first column)
@@ -56,7 +56,7 @@ class GroupedSparse:
         return 4 * self.groups + int(self.offsets.nbytes)
 
 
-def encode_grouped(codes: np.ndarray) -> GroupedSparse:
+def encode_sparse(codes: np.ndarray) -> GroupedSparse:
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] > 65536:
         raise ValueError(f"expected a [rows, cols <= 65536] code matrix, got {codes.shape}")
@@ -111,7 +111,7 @@ def descriptors(enc: GroupedSparse) -> np.ndarray:
     """One uint32 per group: bits 0-15 base, 16-23 count, 24 last group of its row,
     26-31 code (two's complement)."""
     if enc.codes.size and np.abs(enc.codes.astype(np.int16)).max() > 31:
-        raise ValueError("grouped descriptors hold codes of at most 6 bits (|code| <= 31)")
+        raise ValueError("sparse descriptors hold codes of at most 6 bits (|code| <= 31)")
     last = np.zeros(enc.groups, np.uint32)
     last[np.cumsum(enc.row_groups.astype(np.int64)) - 1] = 1
     return (

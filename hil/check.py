@@ -25,7 +25,8 @@ def clear_reports(out: Path) -> None:
         (Path(out) / name).unlink(missing_ok=True)
 
 
-def read_counts(path: Path | None) -> list[int]:
+def read_instruction_counts(path: Path | None) -> list[int]:
+    """The per-inference instruction counts the plugin wrote (one per line)."""
     if path is None or not Path(path).is_file():
         return []
     return [int(v) for v in Path(path).read_text().split()]
@@ -127,7 +128,7 @@ def run_check(
         for i in range(n)
         if not np.array_equal(dev[i], ref[i]) or dev_class[i] != int(ref[i].argmax())
     ]
-    counts = read_counts(icount_file)
+    counts = read_instruction_counts(icount_file)
     report = {
         "device": device.info.__dict__ if device.info else None,
         "model_identity": model.identity(),

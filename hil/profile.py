@@ -5,11 +5,12 @@ where its instructions go, not only by the total."""
 from __future__ import annotations
 
 import bisect
-import subprocess
 from pathlib import Path
 
+from ecqx.hil.plugin import symbols
 
-def read_counts(path: Path) -> dict[int, int]:
+
+def read_profile(path: Path) -> dict[int, int]:
     """``address count`` lines as written by the plugin at emulator exit."""
     counts: dict[int, int] = {}
     for line in Path(path).read_text().splitlines():
@@ -20,15 +21,8 @@ def read_counts(path: Path) -> dict[int, int]:
 
 def function_symbols(elf: Path) -> list[tuple[int, int, str]]:
     """(start, size, name) of the ELF's functions, sorted by start, Thumb bit cleared."""
-    out = subprocess.run(
-        ["arm-none-eabi-nm", "-S", "--defined-only", str(elf)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    syms = []
-    for parts in (ln.split() for ln in out.splitlines()):
-        if len(parts) == 4 and parts[2] in "tTwW":
-            syms.append((int(parts[0], 16) & ~1, int(parts[1], 16), parts[3]))
-    return sorted(syms)
+    code = (s for s in symbols(elf) if s.size and s.kind in "tTwW")
+    return sorted((s.address & ~1, s.size, s.name) for s in code)
 
 
 def by_function(counts: dict[int, int], elf: Path) -> dict[str, int]:

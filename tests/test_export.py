@@ -17,7 +17,7 @@ from ecqx.export.sparse_format import (
     WINDOW,
     decode_descriptors,
     descriptors,
-    encode_grouped,
+    encode_sparse,
     pack_dense,
     storage_bits,
     unpack_dense,
@@ -36,7 +36,7 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     codes[0] = 0
     codes[1, 0] = hi
     codes[2, :300] = 1  # 300 equal codes: split at 255 weights per group
-    enc = encode_grouped(codes)
+    enc = encode_sparse(codes)
     assert enc.counts.min() >= 1 and enc.counts.max() == 255
     ends = enc.bases.astype(int) + [
         int(enc.offsets[k + n - 1])
@@ -170,11 +170,11 @@ def test_unit_order_changes_no_output_and_can_save_windows():
     model, _ = random_integer_model(seed=4, widths=(30, 400, 20, 5), sparsity=0.9)
     # the next layer uses only units 0..99 and 300..399: 400 columns apart, two windows
     model.layers[1].codes[:, 100:300] = 0
-    before = encode_grouped(model.layers[1].codes).groups
+    before = encode_sparse(model.layers[1].codes).groups
     order = window_order(model.layers[1].codes)
     assert sorted(order.tolist()) == list(range(400))
     moved = permute_units(model, 0, order)
-    assert encode_grouped(moved.layers[1].codes).groups < before
+    assert encode_sparse(moved.layers[1].codes).groups < before
     x = np.random.default_rng(1).integers(-128, 128, (100, 30)).astype(np.int8)
     assert np.array_equal(engine.run(moved, x), engine.run(model, x))
     with pytest.raises(ValueError, match="permutation"):

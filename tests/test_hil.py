@@ -13,7 +13,7 @@ from protocol_streams import build_device_parser, device_events, host_events, ra
 from ecqx.cli import main
 from ecqx.hil.check import run_check
 from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout, LinkLost
-from ecqx.hil.profile import by_function, read_counts, table
+from ecqx.hil.profile import by_function, read_profile, table
 from ecqx.hil.protocol import BadFrame, ErrorCode, Frame, Msg, Parser, encode
 from ecqx.hil.run import hil
 from ecqx.hil.transport import Transport, TransportError
@@ -248,7 +248,7 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
             profile=True)  # fmt: skip
     assert r["bit_exact"] and r["completed"] == 3
     counted = sum(int(v) for v in (tmp_path / "instructions.txt").read_text().split())
-    counts = read_counts(tmp_path / "profile.txt")
+    counts = read_profile(tmp_path / "profile.txt")
     assert sum(counts.values()) == counted
     elf = Path(json.loads((tiny_trained / "export" / "firmware_report.json").read_text())["elf"])
     per_fn = by_function(counts, elf)

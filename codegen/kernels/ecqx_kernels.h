@@ -12,24 +12,28 @@ typedef struct {
     int32_t out_min; /* 0 after a ReLU, -128 otherwise */
 } ecqx_requant_t;
 
-/* Centroid-grouped sparse weights (export/sparse_format.py): the groups of all rows in row
+/* Sparse (centroid-grouped) weights (export/sparse_format.py): the groups of all rows in row
  * order; a group is one code, a window base column and uint8 offsets from it, described by
  * one word: bits 0-15 base column, 16-23 count (>= 1), 24 last group of its row, 26-31 the
- * code (two's complement). Every row has at least one group. */
+ * code (two's complement, |code| <= 31). Every row has at least one group.
+ * Ranges: rows >= 1; columns (base + offset) < 65536. */
 typedef struct {
     const uint32_t *groups; /* packed descriptors */
     const uint8_t *offsets; /* [non-zeros] column - base */
-} ecqx_grouped_t;
+} ecqx_sparse_t;
 
 #define ECQX_GROUP_LAST (1u << 24)
 #define ECQX_GROUP_CODE_SHIFT 26
 
-/* acc: scratch for the layer's int32 accumulators, at least `rows` entries. */
-void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_grouped_t *w,
+/* acc: caller-supplied scratch for the layer's int32 accumulators, at least `rows` entries.
+ * multiplier in [2^30, 2^31) or 0, shift in [-31, 30], out_min 0 or -128. */
+void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_t *w,
                      const int32_t *bias, ecqx_requant_t rq, int32_t *acc);
 
-/* Dense weights packed in 2-, 4- or 8-bit two's-complement fields, row-major, first
- * weight in the low bits of a byte. */
+/* Dense weights in 2-, 4- or 8-bit two's-complement fields (storage_bits in {2, 4, 8}).
+ * 8-bit rows are plain bytes; 2- and 4-bit rows start on a 32-bit word and fill whole words,
+ * weight k of a word in byte k % 4, bit field k / 4 (see export/sparse_format.py), so one
+ * shift and mask plus SXTB16 line four weights up with four inputs. 1 <= cols <= 65535. */
 void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32_t storage_bits,
                    const uint8_t *weights, const int32_t *bias, ecqx_requant_t rq);
 

@@ -43,10 +43,6 @@ class Grid:
     hi: int
 
     @property
-    def signed(self) -> bool:
-        return self.lo < 0
-
-    @property
     def num_centroids(self) -> int:
         return self.hi - self.lo + 1
 

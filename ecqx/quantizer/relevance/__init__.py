@@ -11,7 +11,7 @@ from ecqx.quantizer.relevance.criteria import (
     Criterion,
     GradientTimesWeight,
     NoRelevance,
-    criterion_from_name,
+    criterion_for,
 )
 from ecqx.quantizer.relevance.trace import ForwardTrace, start_relevance
 
@@ -20,7 +20,7 @@ __all__ = [
     "Criterion",
     "GradientTimesWeight",
     "NoRelevance",
-    "criterion_from_name",
+    "criterion_for",
     "ForwardTrace",
     "start_relevance",
 ]

@@ -112,9 +112,10 @@ class LRP:
         )
 
 
-def criterion_from_name(name: str) -> Criterion:
-    """'lrp' (ECQx), 'gradxw' or 'none' (ECQ)."""
-    table = {"lrp": LRP, "gradxw": GradientTimesWeight, "none": NoRelevance}
-    if name not in table:
-        raise ValueError(f"unknown relevance criterion {name!r}; choose one of {sorted(table)}")
-    return table[name]()
+def criterion_for(method: str) -> Criterion:
+    """The relevance criterion of a training method (``TrainConfig.method``): ECQx weighs the
+    zero-cluster cost by LRP relevance, ECQ uses none."""
+    table = {"ecqx": LRP, "ecq": NoRelevance}
+    if method not in table:
+        raise ValueError(f"unknown method {method!r}; choose one of {sorted(table)}")
+    return table[method]()

@@ -142,7 +142,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
 /* Two passes: bias plus group sums of every row into `acc`, then requantization per row.
  * Split this way the group loop holds only its own pointers in registers and the
  * requantization constants stay in registers for the whole second loop. */
-void ecqx_fc_grouped(const int8_t *x, int8_t *y, int32_t rows, const ecqx_grouped_t *w,
+void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_t *w,
                      const int32_t *bias, ecqx_requant_t rq, int32_t *acc)
 {
     const uint32_t *group = w->groups;
