@@ -14,8 +14,6 @@ Writes the table as Markdown and JSON next to the build folders (--work).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -39,13 +37,11 @@ def measure(
     row = {"model": model_dir.name, "board": board, "core": boards()[board].core,
            "weights": weights}  # fmt: skip
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            export_cortex_m(model_dir, out, board=board, weights=weights)
+        fw = export_cortex_m(model_dir, out, board=board, weights=weights)
     except FirmwareError as e:  # e.g. dense int8 weights do not fit a 512 KiB ITCM
         lines = str(e).splitlines()
         why = next((ln for ln in lines if "overflow" in ln), lines[0])
         return row | {"error": why.strip()[:120]}
-    fw = json.loads(ExportDir(out).firmware_report.read_text())
     # the firmware just built in `out` is the one hil() finds there and runs
     r = hil(model_dir, board=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
             export_dir=out, profile=profile)  # fmt: skip

@@ -129,9 +129,9 @@ def section_sizes(elf: Path) -> dict:
 def export_cortex_m(
     model_dir: Path, out: Path, board: str | None = None, data: Path | None = None,
     weights: str = "auto",
-) -> int:  # fmt: skip
+) -> dict:  # fmt: skip
     """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
-    kernel, offline build, size table."""
+    kernel, offline build; returns the firmware report (see ``firmware_table``)."""
     from ecqx.integer.from_run import build_integer
 
     board = check_board(board or default_board())  # before any work: a typo costs nothing
@@ -143,21 +143,28 @@ def export_cortex_m(
         im.save(files.integer_model)
         project = copy_project(files.firmware)
         summary = render(im, project / "src" / "generated", weights)
-        print(f"rendered kernel for model {im.identity()} into {project / 'src' / 'generated'}")
         elf = build(project, board)
         sizes = section_sizes(elf)
-        summary |= {"board": board, "elf": str(elf), "sizes": sizes}
+        summary |= {"board": board, "elf": str(elf), "project": str(project), "sizes": sizes}
         write_json(files.firmware_report, summary)
+    return summary
+
+
+def firmware_table(summary: dict) -> str:
+    """The firmware report as ``ecqx export --target cortex-m`` prints it."""
     # shapes after dead-unit removal; "removed" counts the layer's units folded away
-    print(f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}")
+    lines = [
+        f"kernel for model {summary['identity']} in {summary['project']}/src/generated",
+        f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}",
+    ]
     for ly in summary["layers"]:
-        print(
+        lines.append(
             f"{ly['index']:5d} {ly['rows']}x{ly['cols']:<5d} {ly['dead_units_dropped']:7d} "
             f"{ly['bits']:4d} {ly['format']:>6s} {ly['weight_bytes']:8d}"
         )
-    print("section sizes (arm-none-eabi-size):")
-    for name, size in sizes["sections"].items():
-        print(f"  {name:12s} {size:8d}")
-    print(f"flash {sizes['flash']} bytes, RAM {sizes['ram']} bytes; ELF {elf}")
-    print(f"flash/run: pio run -d {project} -e {board} -t upload")
-    return 0
+    sizes = summary["sizes"]
+    lines.append("section sizes (arm-none-eabi-size):")
+    lines += [f"  {name:12s} {size:8d}" for name, size in sizes["sections"].items()]
+    lines.append(f"flash {sizes['flash']} bytes, RAM {sizes['ram']} bytes; ELF {summary['elf']}")
+    lines.append(f"flash/run: pio run -d {summary['project']} -e {summary['board']} -t upload")
+    return "\n".join(lines)

@@ -5,6 +5,7 @@ message and exit code 2; anything else is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from types import ModuleType
 
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # library warnings (a rebuilt cache, a re-done pre-training) as "ecqx: warning: ..."
+    logging.basicConfig(format="ecqx: warning: %(message)s", level=logging.WARNING)
     try:
         return args.func(args)
     except EcqxError as e:

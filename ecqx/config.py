@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.bits import RANGE_TEXT, supported
 from ecqx.errors import EcqxError
 
 CHECKPOINT_FORMAT = "ecqx-checkpoint"
@@ -63,7 +63,7 @@ def _int(v: object) -> bool:
 
 # field -> (test, allowed range in words)
 _RANGES = {
-    "bits": (lambda v: _int(v) and MIN_BITS <= v <= MAX_BITS, f"{MIN_BITS}..{MAX_BITS}"),
+    "bits": (supported, RANGE_TEXT),
     "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),

@@ -51,7 +51,7 @@ def run_pipeline(
     log: Callable[[str], object] = print,
 ) -> PipelineReport:
     """Every stage into ``work``; finished training runs are reused."""
-    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
     from ecqx.export.choices import TARGETS
@@ -78,7 +78,7 @@ def run_pipeline(
     ex = export(model_dir, run.export.root, list(TARGETS), log=log)
     log(export_table(ex))
     log(f"[4/5] building the firmware for {board} with PlatformIO (offline)")
-    export_cortex_m(model_dir, run.export.root, board=board)
+    log(firmware_table(export_cortex_m(model_dir, run.export.root, board=board)))
     log(f"[5/5] hardware-in-the-loop check on the emulated {board} (QEMU)")
     h = hil(model_dir, board=board, limit=limit)
     log(summary(h))

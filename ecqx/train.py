@@ -7,9 +7,9 @@ same data and seed), ``model.pt`` (the quantized checkpoint) and ``metrics.json`
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +28,8 @@ from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
 from ecqx.quantizer.relevance import criterion_for
 from ecqx.run import RunDir
+
+log = logging.getLogger(__name__)
 
 
 def finished(out: Path, cfg: TrainConfig) -> bool:
@@ -62,7 +64,7 @@ def cached_pretraining(path: Path, key: dict) -> dict | None:
     try:
         saved = checkpoint.load(path, "pre-trained model cache")
     except checkpoint.CheckpointError as e:
-        print(f"ecqx: warning: {e}; pre-training again", file=sys.stderr)
+        log.warning("%s; pre-training again", e)
         return None
     return saved if saved.get("key") == key else None
 

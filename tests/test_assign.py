@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from ecqx.bits import check_bits
 from ecqx.quantizer.assign import (
     cluster_probabilities,
     ecq_assign,
@@ -14,7 +15,7 @@ from ecqx.quantizer.assign import (
     zero_preference,
 )
 from ecqx.quantizer.beta import search_beta, zero_counts
-from ecqx.quantizer.grid import check_bits, dequantize, make_grid, nearest_codes
+from ecqx.quantizer.grid import dequantize, make_grid, nearest_codes
 
 BITS = [2, 3, 4, 5]
 

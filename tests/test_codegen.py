@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import random_integer_model
+from helpers import random_integer_model
 
 from ecqx.codegen.render import render
 from ecqx.integer import engine

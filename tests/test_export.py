@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import onnx
 import pytest
-from conftest import random_integer_model
+from helpers import random_integer_model
 
 from ecqx.cli import main
 from ecqx.export import c_headers, nnr, onnx_qdq, tflite_fc

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import random_integer_model
+from helpers import random_integer_model
 from protocol_streams import build_device_parser, device_events, host_events, random_stream
 
 from ecqx.cli import main

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from conftest import random_integer_model
+from helpers import random_integer_model
 
 from ecqx.integer import IntegerModel, IntegerModelError, engine
 from ecqx.integer.build import check_overflow

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import random_integer_model
+from helpers import random_integer_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_LIST = ROOT / "scripts" / "debian-packages.txt"

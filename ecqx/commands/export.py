@@ -52,10 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else RunDir(Path(args.model)).export.root
     if args.target == "cortex-m":
-        from ecqx.codegen.firmware_build import export_cortex_m
+        from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
 
-        return export_cortex_m(Path(args.model), out, board=args.board, data=args.data,
-                               weights=args.weights)  # fmt: skip
+        print(firmware_table(export_cortex_m(Path(args.model), out, board=args.board,
+                                             data=args.data, weights=args.weights)))  # fmt: skip
+        return 0
     from ecqx.export.pipeline import export, summary_table
 
     targets = list(TARGETS) if args.target == "all" else [args.target]

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import METHODS, TrainConfig
 
 DEFAULT_DATA = Path("data/gsc-synth")
@@ -52,8 +52,8 @@ def bits(value: str) -> int:
         b = int(value)
     except ValueError:
         b = -1
-    if not MIN_BITS <= b <= MAX_BITS:
-        raise argparse.ArgumentTypeError(f"bit width must be {MIN_BITS}..{MAX_BITS}, got {value}")
+    if not supported(b):
+        raise argparse.ArgumentTypeError(f"bit width must be {RANGE_TEXT}, got {value}")
     return b
 
 
@@ -92,7 +92,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         "--bits",
         type=bits,
         default=d.bits,
-        help=f"weight bit width {MIN_BITS}..{MAX_BITS} (default {d.bits})",
+        help=f"weight bit width {RANGE_TEXT} (default {d.bits})",
     )
     p.add_argument(
         "--lam",

@@ -6,7 +6,7 @@ file) is rebuilt instead of breaking every later command."""
 
 from __future__ import annotations
 
-import sys
+import logging
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ecqx.files import atomic_write
+
+log = logging.getLogger(__name__)
 
 
 def cached(path: Path, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -24,7 +26,7 @@ def cached(path: Path, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, 
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            print(f"ecqx: cache entry {path} is unreadable ({e}); rebuilding it", file=sys.stderr)
+            log.warning("cache entry %s is unreadable (%s); rebuilding it", path, e)
     arrays = build()
     atomic_write(path, lambda f: np.savez(f, **arrays))
     return arrays

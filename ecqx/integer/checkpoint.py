@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ecqx import checkpoint
+from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import CHECKPOINT_FORMAT
-from ecqx.integer.model import MAX_BITS, MIN_BITS, IntegerModelError
+from ecqx.integer.model import IntegerModelError
 from ecqx.run import RunDir
 
 
@@ -104,9 +105,9 @@ def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
                 "layers can be exported to the integer model so far"
             )
         bits = int(d["grid"]["bits"])
-        if not MIN_BITS <= bits <= MAX_BITS:
+        if not supported(bits):
             raise IntegerModelError(
-                f"{source}: layer {name} has {bits}-bit weights; supported {MIN_BITS}..{MAX_BITS}"
+                f"{source}: layer {name} has {bits}-bit weights; supported {RANGE_TEXT}"
             )
         codes = d["codes"].numpy().astype(np.int8)
         step = float(d["grid"]["step"])

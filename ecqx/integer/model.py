@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.bits import RANGE_TEXT, supported
 from ecqx.errors import EcqxError
 from ecqx.integer.requant import ROUNDINGS
 
@@ -171,10 +171,10 @@ class IntegerModel:
         width = self.layers[0].shape[1]
         for layer in self.layers:
             _check_layer_fields(layer)
-            if not MIN_BITS <= layer.bits <= MAX_BITS:
+            if not supported(layer.bits):
                 raise IntegerModelError(
                     f"layer {layer.name}: {layer.bits}-bit weights are not supported "
-                    f"({MIN_BITS}..{MAX_BITS}); re-train with --bits in that range"
+                    f"({RANGE_TEXT}); re-train with --bits in that range"
                 )
             if layer.codes.dtype != np.int8 or layer.codes.ndim != 2:
                 raise IntegerModelError(f"layer {layer.name}: codes must be a 2-D int8 array")

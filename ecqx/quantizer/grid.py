@@ -17,20 +17,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ecqx.bits import MAX_BITS, MIN_BITS
+from ecqx.bits import check_bits
 
 PERCENTILE = 99.9
 MSE_CANDIDATES = 200
-
-
-def check_bits(bits: int) -> int:
-    """Return ``bits`` if it is a supported width, else raise a ValueError saying what to do."""
-    if not isinstance(bits, int) or isinstance(bits, bool) or not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(
-            f"bit width {bits!r} is not supported: ECQx quantizes to {MIN_BITS}..{MAX_BITS} bits; "
-            f"pass --bits between {MIN_BITS} and {MAX_BITS}"
-        )
-    return bits
 
 
 @dataclass(frozen=True)

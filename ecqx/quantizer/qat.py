@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ecqx.bits import check_bits
 from ecqx.quantizer.assign import choose_codes, log_relevance_ratio, split_costs, zero_preference
 from ecqx.quantizer.beta import DEFAULT_RESOLUTION, search_beta
-from ecqx.quantizer.grid import Grid, check_bits, dequantize, make_grid
+from ecqx.quantizer.grid import Grid, dequantize, make_grid
 from ecqx.quantizer.relevance import LRP, Criterion, ForwardTrace, NoRelevance
 
 QUANTIZABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
