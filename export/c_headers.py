@@ -33,6 +33,7 @@ SPARSE_COST = {"nonzero": 3.0, "group": 16.0, "row": 14.0}
 DENSE_COST_PER_WEIGHT = {8: 1.95, 4: 2.35, 2: 2.95}
 DENSE_COST_PER_ROW = 14.0
 HEADER = "ecqx_model_data.h"
+CONFIG = "ecqx_config.h"  # the rounding, included by the kernels and by HEADER
 
 
 def template_env(folder: Path) -> jinja2.Environment:
@@ -159,7 +160,6 @@ def render(model: IntegerModel, formats: list[str] | str = "auto") -> tuple[str,
             num_classes=model.num_classes,
             max_width=buffer_width(model.in_features, layers),
             max_sparse_rows=max([1] + [c["rows"] for c in layers if c["format"] == "sparse"]),
-            rounding=model.rounding,
             input_scale=model.input_scale,
             output_scale=model.output_scale,
             labels=",\n".join('    "' + label.replace('"', "") + '"' for label in model.labels),
@@ -178,10 +178,15 @@ def buffer_width(in_features: int, layers: list[dict]) -> int:
 def export(
     model: IntegerModel, out_dir: Path, formats: list[str] | str = "auto"
 ) -> tuple[Path, list[dict]]:
-    """Write the header into ``out_dir``; return its path and the per-layer contexts."""
+    """Write the header and its config header into ``out_dir``; return the header path and
+    the per-layer contexts."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text, layers = render(model, formats)
     path = out_dir / HEADER
     path.write_text(text)
+    config = template_env(Path(__file__).parent / "templates").get_template(CONFIG + ".j2")
+    (out_dir / CONFIG).write_text(
+        config.render(version=__version__, identity=model.identity(), rounding=model.rounding)
+    )
     return path, layers

@@ -2,12 +2,11 @@
  * On cores with the DSP extension every width runs on the dual 16-bit multiply-accumulate
  * (SMLAD) over pairs that SXTB16 sign-extends; cores without it (Cortex-M0/M3) take the
  * portable C loops, which compute the same integers. */
+#include "ecqx_arch.h"
 #include "ecqx_kernels.h"
-#include "ecqx_model_data.h" /* ECQX_SINGLE_ROUNDING */
 #include "ecqx_requant.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#define ECQX_USE_DSP 1
+#if ECQX_USE_DSP
 static inline uint32_t ecqx_read_u32(const void *p)
 {
     uint32_t v;
@@ -32,8 +31,6 @@ static inline int32_t ecqx_smlad(uint32_t a, uint32_t b, int32_t acc)
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
-#else
-#define ECQX_USE_DSP 0
 #endif
 
 /* Weight k of a packed row: word k / W, byte k % 4, field (k % W) / 4 (W = 32 / bits);

@@ -5,12 +5,12 @@
  * by its code once. No weight values, no escapes, no per-weight branches. The group sum has
  * three implementations below (Helium, Thumb-2 assembly, portable C); all compute the same
  * integers, and the tests run each one. */
+#include "ecqx_arch.h"
 #include "ecqx_kernels.h"
-#include "ecqx_model_data.h" /* ECQX_SINGLE_ROUNDING */
 #include "ecqx_requant.h"
 
 /* Sum of xb[p[0..n-1]], n >= 1; *pp advances past the n offsets. */
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(ECQX_PORTABLE_C)
+#if ECQX_USE_MVE
 #include <arm_mve.h>
 /* Helium (Cortex-M55): four offsets widened to 32-bit lanes, a gather of the four inputs and
  * an add across the vector; the last, partial quad under a tail predicate, which also keeps
@@ -32,7 +32,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     *pp = end;
     return s;
 }
-#elif defined(__thumb2__) && !defined(ECQX_PORTABLE_C)
+#elif ECQX_USE_THUMB2
 /* Thumb-2 without Helium (Cortex-M3/M4/M7/M33): the same computation as the C version below, written out
  * because the compiler brackets every switch with a range check and a stub per case (about
  * seven instructions a group). Here a group's entry costs one TBB into a straight run of

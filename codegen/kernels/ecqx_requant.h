@@ -1,7 +1,7 @@
 /* Fixed-point requantization of an int32 accumulator to int8, bit-exact with ecqx's
  * integer reference engine (ecqx/integer/requant.py). The real multiplier is
  * multiplier * 2^(shift - 31), multiplier in [2^30, 2^31).
- * ECQX_SINGLE_ROUNDING (from the model header) selects the rounding:
+ * ECQX_SINGLE_ROUNDING (from the generated ecqx_config.h) selects the rounding:
  *   1: one rounding, half toward +inf (TFLITE_SINGLE_ROUNDING / CMSIS_NN_USE_SINGLE_ROUNDING);
  *   0: gemmlowp's two roundings, each half away from zero (TFLite's default).
  * Right shifts of negative values rely on arithmetic shifting, which gcc guarantees. */
@@ -9,6 +9,8 @@
 #define ECQX_REQUANT_H
 
 #include <stdint.h>
+
+#include "ecqx_config.h"
 
 /* Two independent selects, which compile to conditional moves rather than branches. */
 static inline int8_t ecqx_clamp_i8(int32_t v, int32_t lo)
