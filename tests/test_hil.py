@@ -174,6 +174,21 @@ def test_invalid_replies_and_dropped_links_end_in_a_report(tmp_path, behaviour, 
         assert not (tmp_path / "confusion.png").exists()
 
 
+def test_a_board_that_never_boots_ends_in_a_report(tmp_path):
+    """An emulator whose firmware dies before announcing itself: a failure report, no
+    traceback (before: a RuntimeError)."""
+
+    class Crashed(FakeDevice):
+        exit_code = 3  # the emulator has exited
+
+    model, feats = random_integer_model(seed=54)
+    x = model.quantize_input(feats[:4])
+    dev = Device(Crashed(model, "hang"), timeout=0.3)
+    r = run_check(dev, model, x, engine.predict(model, x), tmp_path, progress=False, boot=True)
+    assert r["completed"] == 0 and r["failure"].startswith("DeviceReset"), r["failure"]
+    assert "did not boot" in json.loads((tmp_path / "hil_report.json").read_text())["failure"]
+
+
 def test_an_interrupted_check_writes_its_report_then_stops(tmp_path):
     model, feats = random_integer_model(seed=53)
     x = model.quantize_input(feats[:8])
