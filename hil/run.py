@@ -13,7 +13,7 @@ from ecqx.data.subset import stratified
 from ecqx.hil.check import clear_reports, run_check, subset_note
 from ecqx.hil.device import Device
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
-from ecqx.integer import IntegerModel
+from ecqx.integer import IntegerModel, IntegerModelError
 from ecqx.run import ExportDir, RunDir
 
 
@@ -40,10 +40,15 @@ def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | Non
     if report.is_file() and im_path.is_file():
         r = json.loads(report.read_text())
         elf = Path(r["elf"])
+        try:
+            identity = IntegerModel.load(im_path).identity()
+        except IntegerModelError:
+            identity = None  # an older file format or a damaged file: rebuild both
         if (
             r.get("board") == board
             and elf.is_file()
-            and r.get("identity") == IntegerModel.load(im_path).identity()
+            and identity is not None
+            and r.get("identity") == identity
             and elf.stat().st_mtime >= RunDir(model_dir).checkpoint.stat().st_mtime
         ):
             return elf

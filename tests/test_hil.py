@@ -298,3 +298,26 @@ def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, boar
         dev.wait_boot()
         r = run_check(dev, model, x, engine.predict(model, x), tmp_path / "hil", progress=False)
     assert r["bit_exact"] and r["completed"] == 12
+
+
+def test_an_unreadable_integer_model_makes_the_firmware_stale(tmp_path, monkeypatch):
+    """An export folder from an older ecqx (integer-model format 1) is rebuilt, not refused."""
+    import ecqx.codegen.firmware_build as fb
+    from ecqx.hil.run import firmware_for
+    from ecqx.run import ExportDir
+
+    files = ExportDir(tmp_path / "export")
+    files.root.mkdir()
+    elf = files.root / "firmware.elf"
+    elf.write_bytes(b"old")
+    files.firmware_report.write_text(json.dumps({"board": "mps2-an386", "elf": str(elf)}))
+    files.integer_model.write_bytes(b"PK old format")
+    rebuilt = []
+
+    def fake_export(model_dir, out, board, data):
+        rebuilt.append(board)
+        ExportDir(out).firmware_report.write_text(json.dumps({"elf": "new.elf"}))
+
+    monkeypatch.setattr(fb, "export_cortex_m", fake_export)
+    assert firmware_for(tmp_path, files.root, "mps2-an386", None) == Path("new.elf")
+    assert rebuilt == ["mps2-an386"]
