@@ -3,29 +3,17 @@ the reference engine on the test split, plus a size/accuracy report (JSON + tabl
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
+from ecqx.export.targets import Probe, manager, merge
 from ecqx.files import exclusive, write_json
 from ecqx.integer import engine
 from ecqx.integer.build import FLOAT_EXACT, check_overflow
 from ecqx.integer.fakequant import fake_quant_predict
 from ecqx.integer.from_run import build_integer
 from ecqx.run import ExportDir
-
-
-def _agreement(a: np.ndarray, b: np.ndarray) -> dict:
-    a, b = np.asarray(a), np.asarray(b)
-    return {
-        "outputs_equal": float((a == b).all(axis=1).mean()),
-        "values_equal": float((a == b).mean()),
-        "max_abs_diff": int(np.abs(a.astype(np.int64) - b).max(initial=0)),
-        "predictions_equal": float((a.argmax(1) == b.argmax(1)).mean()),
-    }
 
 
 def export(
@@ -78,43 +66,6 @@ def _export(
         ],
         "files": {"integer_model": str(files.integer_model)},
     }
-    if "onnx" in targets:
-        from ecqx.export import onnx_qdq
-
-        t0 = time.perf_counter()
-        path = onnx_qdq.export(im, out / "model.onnx")
-        report["files"]["onnx"] = str(path)
-        for level in onnx_qdq.LEVELS:
-            got = onnx_qdq.run(path, feats, level)
-            report["agreement"][f"onnxruntime_{level}"] = _agreement(got, ref)
-        report["top1"]["onnxruntime"] = float((got.argmax(1) == labels).mean())
-        log(f"ONNX QDQ -> {path} (checked in onnxruntime, {time.perf_counter() - t0:.1f} s)")
-    if "tflite" in targets:
-        from ecqx.export import tflite_fc
-
-        t0 = time.perf_counter()
-        path = tflite_fc.export(im, out / "model.tflite")
-        # An all-INT8-weight twin: LiteRT runs int8 filters with single rounding everywhere.
-        wide = dataclasses.replace(
-            im, layers=[dataclasses.replace(ly, bits=max(ly.bits, 5)) for ly in im.layers]
-        )
-        path8 = tflite_fc.export(wide, out / "model_int8w.tflite")
-        double = engine.run(dataclasses.replace(im, rounding="double"), x)
-        lite4 = tflite_fc.run_litert(path, x)
-        lite8 = tflite_fc.run_litert(path8, x)
-        tflm = tflite_fc.run_tflm(path, x)
-        report["files"] |= {"tflite": str(path), "tflite_int8_weights": str(path8)}
-        report["agreement"] |= {
-            "litert_int4": _agreement(lite4, ref),
-            "litert_int8_weights": _agreement(lite8, ref),
-            "tflm": _agreement(tflm, ref),
-            "tflm_vs_double_rounding": _agreement(tflm, double),
-        }
-        report["top1"] |= {
-            "litert": float((lite4.argmax(1) == labels).mean()),
-            "tflm": float((tflm.argmax(1) == labels).mean()),
-        }
-        log(f"TFLite -> {path}, {path8} (LiteRT + TFLM, {time.perf_counter() - t0:.1f} s)")
     from ecqx.export import c_headers
 
     sizes = [c_headers.layer_sizes(ly) for ly in im.layers]
@@ -123,20 +74,20 @@ def _export(
     }
     for row, s in zip(report["layers"], sizes):
         row["bytes"] = s
-    if "c" in targets:
-        path, chosen = c_headers.export(im, out, weights)
-        report["files"]["c_header"] = str(path)
-        report["c_bytes"]["chosen"] = sum(c["weight_bytes"] for c in chosen)
-        for row, c in zip(report["layers"], chosen):
-            row["c_format"] = c["format"]
-        log(f"C header -> {path}")
-    if "nnr" in targets:
-        from ecqx.export import nnr
-
-        path = out / "model.nnc"
-        report["nnc"] = nnr.export(im, path)
-        report["files"]["nnc"] = str(path)
-        log(f"NNC bitstream -> {path} (decoded and compared exactly)")
+    probe = Probe(im, feats, x, ref)
+    for target in targets:
+        t0 = time.perf_counter()
+        m = manager(target)
+        art = m.write(im, out, weights)
+        checked = m.check(art, probe)
+        report["files"] |= {k: str(v) for k, v in art.files.items()}
+        merge(report, art.report)
+        report["agreement"] |= checked.agreement
+        report["top1"] |= {
+            k: float((v.argmax(1) == labels).mean()) for k, v in checked.outputs.items()
+        }
+        paths = ", ".join(str(p) for p in art.files.values())
+        log(f"{m.name} -> {paths} ({art.note}, {time.perf_counter() - t0:.1f} s)")
     write_json(files.report, report)
     return report
 

@@ -1,0 +1,158 @@
+"""One manager per export target (as brevitas has one per format): ``write`` makes the
+target's files from the integer model, ``check`` runs them where a runtime exists and
+compares every output with the reference engine. ``ecqx export`` is a loop over the managers
+named in ``ecqx.export.choices.TARGETS``; the format modules are imported only when used."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecqx.integer import engine
+from ecqx.integer.model import IntegerModel
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> dict:
+    """How far runtime outputs ``a`` are from the reference ``b`` (int8 logits)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return {
+        "outputs_equal": float((a == b).all(axis=1).mean()),
+        "values_equal": float((a == b).mean()),
+        "max_abs_diff": int(np.abs(a.astype(np.int64) - b).max(initial=0)),
+        "predictions_equal": float((a.argmax(1) == b.argmax(1)).mean()),
+    }
+
+
+@dataclass
+class Probe:
+    """What the checks run: the test split as raw features and int8 inputs, and the
+    reference engine's outputs for them."""
+
+    model: IntegerModel
+    features: np.ndarray
+    x: np.ndarray
+    reference: np.ndarray
+
+
+@dataclass
+class Artifact:
+    files: dict[str, Path]
+    report: dict = field(default_factory=dict)  # merged into the export report
+    note: str = ""  # how it was checked, for the log
+
+
+@dataclass
+class Checked:
+    agreement: dict[str, dict] = field(default_factory=dict)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # runtime -> int8 logits
+
+
+class Onnx:
+    name = "ONNX QDQ"
+
+    def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
+        from ecqx.export import onnx_qdq
+
+        return Artifact({"onnx": onnx_qdq.export(model, out / "model.onnx")},
+                        note="checked in onnxruntime at every optimization level")  # fmt: skip
+
+    def check(self, art: Artifact, probe: Probe) -> Checked:
+        from ecqx.export import onnx_qdq
+
+        c = Checked()
+        for level in onnx_qdq.LEVELS:
+            got = onnx_qdq.run(art.files["onnx"], probe.features, level)
+            c.agreement[f"onnxruntime_{level}"] = agreement(got, probe.reference)
+        c.outputs["onnxruntime"] = got
+        return c
+
+
+class Tflite:
+    name = "TFLite"
+
+    def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
+        from ecqx.export import tflite_fc
+
+        # An all-INT8-weight twin: LiteRT runs int8 filters with single rounding everywhere.
+        wide = dataclasses.replace(
+            model, layers=[dataclasses.replace(ly, bits=max(ly.bits, 5)) for ly in model.layers]
+        )
+        files = {
+            "tflite": tflite_fc.export(model, out / "model.tflite"),
+            "tflite_int8_weights": tflite_fc.export(wide, out / "model_int8w.tflite"),
+        }
+        return Artifact(files, note="checked in LiteRT and TFLM")
+
+    def check(self, art: Artifact, probe: Probe) -> Checked:
+        from ecqx.export import tflite_fc
+
+        lite4 = tflite_fc.run_litert(art.files["tflite"], probe.x)
+        lite8 = tflite_fc.run_litert(art.files["tflite_int8_weights"], probe.x)
+        tflm = tflite_fc.run_tflm(art.files["tflite"], probe.x)
+        double = engine.run(dataclasses.replace(probe.model, rounding="double"), probe.x)
+        ref = probe.reference
+        return Checked(
+            agreement={
+                "litert_int4": agreement(lite4, ref),
+                "litert_int8_weights": agreement(lite8, ref),
+                "tflm": agreement(tflm, ref),
+                "tflm_vs_double_rounding": agreement(tflm, double),
+            },
+            outputs={"litert": lite4, "tflm": tflm},
+        )
+
+
+class CHeader:
+    name = "C header"
+
+    def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
+        from ecqx.export import c_headers
+
+        path, chosen = c_headers.export(model, out, weights)
+        report = {
+            "c_bytes": {"chosen": sum(c["weight_bytes"] for c in chosen)},
+            "layers": [{"c_format": c["format"]} for c in chosen],
+        }
+        note = "run bit-exactly by `ecqx export --target cortex-m` and `ecqx hil`"
+        return Artifact({"c_header": path}, report, note=note)
+
+    def check(self, art: Artifact, probe: Probe) -> Checked:
+        return Checked()  # C needs a compiler and a device: codegen's host tests and the HIL
+
+
+class Nnc:
+    name = "NNC bitstream"
+
+    def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
+        from ecqx.export import nnr
+
+        path = out / "model.nnc"
+        return Artifact({"nnc": path}, {"nnc": nnr.export(model, path)},
+                        note="decoded and compared exactly before it was written")  # fmt: skip
+
+    def check(self, art: Artifact, probe: Probe) -> Checked:
+        return Checked()  # lossless by construction: ``nnr.export`` refuses any other stream
+
+
+MANAGERS = {"onnx": Onnx, "tflite": Tflite, "c": CHeader, "nnr": Nnc}
+
+
+def manager(target: str) -> Onnx | Tflite | CHeader | Nnc:
+    return MANAGERS[target]()
+
+
+def merge(report: dict, updates: dict) -> None:
+    """Merge ``updates`` into ``report`` in place: dicts key by key, lists of dicts element by
+    element (per-layer rows), anything else replaced."""
+    for key, value in updates.items():
+        old = report.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merge(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            for row, extra in zip(old, value, strict=True):
+                row.update(extra)
+        else:
+            report[key] = value
