@@ -1,5 +1,8 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 
+# how every generated C file must compile, host and Cortex-M alike
+C_FLAGS = ["-Wall", "-Wextra", "-Werror", "-std=c99"]
+
 
 def random_integer_model(seed=0, widths=(40, 24, 16, 5), bits=4, sparsity=0.6, rounding="single"):
     """A small random IntegerModel built through the real calibration path."""

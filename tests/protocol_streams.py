@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+from helpers import C_FLAGS
 
 from ecqx.hil.protocol import Frame, Parser, encode
 
@@ -16,7 +17,7 @@ DRIVER = ROOT / "tests" / "c" / "proto_events.c"
 
 def build_device_parser(out_dir: Path) -> Path:
     exe = Path(out_dir) / "proto_events"
-    cmd = ["gcc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c99",
+    cmd = ["gcc", "-O1", "-g", *C_FLAGS,
            "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", str(PROTO),
            "-o", str(exe), str(PROTO / "ecqx_proto.c"), str(DRIVER)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)

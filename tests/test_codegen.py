@@ -3,17 +3,15 @@ UBSan), for 2..5 bits, sparse and dense weights, both roundings; and it compiles
 warning-free for Cortex-M."""
 
 import dataclasses
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
-from helpers import random_integer_model
+from helpers import C_FLAGS, random_integer_model
 
 from ecqx.codegen.render import render
 from ecqx.integer import engine
 
-FLAGS = ["-Wall", "-Wextra", "-Werror", "-std=c99"]
 HOST_RUNNER = "codegen/host/ecqx_host_runner.c"
 
 
@@ -22,7 +20,7 @@ def build_host(tmp_path, model, weights):
     render(model, gen, weights)
     exe = gen / "run"
     srcs = [str(p) for p in sorted(gen.glob("*.c"))] + [HOST_RUNNER]
-    cmd = ["gcc", "-O1", *FLAGS, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+    cmd = ["gcc", "-O1", *C_FLAGS, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
            "-I", str(gen), "-o", str(exe), *srcs]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -59,27 +57,6 @@ def test_host_kernel_is_bit_exact(tmp_path, bits, weights):
         assert np.array_equal(run_host(exe, x, m.num_classes), engine.run(m, x)), name
 
 
-@pytest.mark.parametrize(
-    "cpu",
-    [
-        ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],  # DSP path (SMLAD)
-        ["-mcpu=cortex-m3"],  # portable path
-        ["-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
-        ["-mcpu=cortex-m55", "-mfloat-abi=hard"],  # Helium core; DSP path
-    ],
-)
-def test_kernel_compiles_warning_free_for_cortex_m(tmp_path, cpu):
-    assert shutil.which("arm-none-eabi-gcc"), "run through scripts/test.sh"
-    model, _ = random_integer_model(seed=9, bits=5)  # 8-bit storage: the SIMD kernel
-    gen = tmp_path / "gen"
-    render(model, gen, "dense")
-    for src in sorted(gen.glob("*.c")):
-        cmd = ["arm-none-eabi-gcc", "-O2", "-mthumb", *cpu, *FLAGS, "-I", str(gen), "-c",
-               "-o", str(tmp_path / (src.stem + ".o")), str(src)]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-
-
 def test_generated_code_has_no_malloc_and_is_readable(tmp_path):
     model, _ = random_integer_model(seed=11)
     gen = tmp_path / "gen"
@@ -89,22 +66,3 @@ def test_generated_code_has_no_malloc_and_is_readable(tmp_path):
         assert "malloc" not in text and "free(" not in text, f.name
     assert "ecqx_model_infer" in (gen / "ecqx_model.c").read_text()
     assert summary["weight_bytes"] == sum(ly["weight_bytes"] for ly in summary["layers"])
-
-
-def test_platformio_configuration_parses_for_every_board(tmp_path):
-    """Real boards cannot be built offline, but their configuration must lint clean."""
-    from ecqx.codegen.firmware_build import copy_project, pio
-
-    project = copy_project(tmp_path / "fw")
-    proc = pio(project, "project", "config", "--lint", timeout=120)
-    assert proc.returncode == 0 and "free from linting errors" in proc.stdout, proc.stdout
-    proc = pio(project, "project", "config", "--json-output", timeout=120)
-    envs = [name for name, _ in __import__("json").loads(proc.stdout)]
-    assert {
-        "env:mps2-an386",
-        "env:mps2-an500",
-        "env:mps3-an547",
-        "env:mps2-an385",
-        "env:nano33ble",
-        "env:nucleo_l4r5zi",
-    } <= set(envs)

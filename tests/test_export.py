@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import onnx
 import pytest
-from helpers import random_integer_model
+from helpers import C_FLAGS, random_integer_model
 
 from ecqx.cli import main
 from ecqx.export import c_headers, nnr, onnx_qdq, tflite_fc
@@ -120,7 +120,7 @@ def test_c_header_compiles_warning_free(tmp_path, fmt):
     )
     for cc in ("gcc", "arm-none-eabi-gcc"):
         assert shutil.which(cc), f"{cc} missing: run through scripts/test.sh"
-        flags = ["-Wall", "-Wextra", "-Werror", "-std=c99", "-c", "-o", str(tmp_path / "u.o")]
+        flags = [*C_FLAGS, "-c", "-o", str(tmp_path / "u.o")]
         proc = subprocess.run([cc, *flags, "-I", str(tmp_path), str(src)], capture_output=True)
         assert proc.returncode == 0, proc.stderr.decode()
     text = path.read_text()

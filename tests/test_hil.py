@@ -1,7 +1,6 @@
 """The HIL protocol on both sides, failure reporting with misbehaving devices, and the
 firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -10,10 +9,8 @@ import pytest
 from helpers import random_integer_model
 from protocol_streams import build_device_parser, device_events, host_events, random_stream
 
-from ecqx.cli import main
 from ecqx.hil.check import run_check
 from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout, LinkLost
-from ecqx.hil.profile import by_function, read_profile, table
 from ecqx.hil.protocol import BadFrame, ErrorCode, Frame, Msg, Parser, encode
 from ecqx.hil.run import hil
 from ecqx.hil.transport import Transport, TransportError
@@ -228,76 +225,6 @@ def test_a_correct_device_passes(tmp_path):
     r = run_check(Device(FakeDevice(model, "wrong", good=99)), model, x,
                   engine.predict(model, x), tmp_path, progress=False)  # fmt: skip
     assert r["bit_exact"] and r["completed"] == 10 and r["top1"]["device"] == 1.0
-
-
-def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, capsys):
-    """PlatformIO builds the firmware offline, QEMU runs it, the check passes bit-exactly."""
-    rc = main(["hil", "--model", str(tiny_trained), "--board", "mps2-an386", "--limit", "25",
-               "--out", str(tmp_path)])  # fmt: skip
-    out = capsys.readouterr().out
-    assert rc == 0, out
-    r = json.loads((tmp_path / "hil_report.json").read_text())
-    n = r["requested"]  # the tiny test split may hold fewer than 25
-    assert n >= 10 and r["bit_exact"] and r["completed"] == n and not r["mismatches"]
-    ic = r["instructions_per_inference"]
-    assert ic["count"] == n and ic["mean"] > 10_000
-    assert (tmp_path / "confusion.png").stat().st_size > 1000
-    fw = json.loads((tiny_trained / "export" / "firmware_report.json").read_text())
-    assert fw["sizes"]["flash"] > fw["weight_bytes"] and fw["sizes"]["ram"] > 0
-
-
-@pytest.mark.parametrize("board", ["mps3-an547", "mps2-an500"])
-def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsys, board):
-    """The other emulated cores: their own interrupt lines / memory maps, same answers."""
-    rc = main(["hil", "--model", str(tiny_trained), "--board", board, "--limit", "5",
-               "--out", str(tmp_path)])  # fmt: skip
-    assert rc == 0, capsys.readouterr().out
-    r = json.loads((tmp_path / "hil_report.json").read_text())
-    assert r["bit_exact"] and r["completed"] == r["requested"] >= 5
-
-
-def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path):
-    """The per-address profile covers the same intervals as the plain count, exactly, and
-    attributes most of an inference to the fully-connected kernels."""
-    r = hil(tiny_trained, board="mps2-an386", limit=3, out=tmp_path, progress=False,
-            profile=True)  # fmt: skip
-    assert r["bit_exact"] and r["completed"] == 3
-    counted = sum(int(v) for v in (tmp_path / "instructions.txt").read_text().split())
-    counts = read_profile(tmp_path / "profile.txt")
-    assert sum(counts.values()) == counted
-    elf = Path(json.loads((tiny_trained / "export" / "firmware_report.json").read_text())["elf"])
-    per_fn = by_function(counts, elf)
-    kernels = sum(n for name, n in per_fn.items() if name.startswith("ecqx_fc_"))
-    assert kernels > 0.8 * counted and "?" not in per_fn
-    assert "| ecqx_fc_" in table(counts, elf, 3)
-
-
-@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
-def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, board):
-    """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
-    storage, rows ending mid-word) and the sparse group sum - Thumb-2 assembly on the M4
-    (groups shorter and longer than its 32-fold run), Helium gathers on the M55 (whole and
-    partial quads) - in one model of mixed widths."""
-    from ecqx.codegen.firmware_build import build, copy_project
-    from ecqx.codegen.render import render
-    from ecqx.hil.transport import QemuTransport
-
-    widths, bits = (41, 300, 200, 24, 7), (2, 4, 2, 5)
-    parts = [random_integer_model(seed=60 + b, bits=b, widths=widths, sparsity=0.3)[0]
-             for b in bits]  # fmt: skip
-    model = dataclasses.replace(parts[0], layers=[p.layers[i] for i, p in enumerate(parts)])
-    model.layers[2].codes[::2, 10:190] = 1  # groups of ~180 weights: several 32-fold passes
-    model.validate()
-    project = copy_project(tmp_path / "fw")
-    summary = render(model, project / "src" / "generated", ["dense", "dense", "sparse", "dense"])
-    assert [ly["bits"] for ly in summary["layers"]] == list(bits)
-    elf = build(project, board)
-    x = np.random.default_rng(1).integers(-128, 128, (12, widths[0])).astype(np.int8)
-    with QemuTransport(elf, board) as transport:
-        dev = Device(transport, timeout=10.0)
-        dev.wait_boot()
-        r = run_check(dev, model, x, engine.predict(model, x), tmp_path / "hil", progress=False)
-    assert r["bit_exact"] and r["completed"] == 12
 
 
 def test_an_unreadable_integer_model_makes_the_firmware_stale(tmp_path, monkeypatch):

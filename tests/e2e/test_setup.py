@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from helpers import random_integer_model
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # the toolchain, dpkg and the set-up script itself
+
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_LIST = ROOT / "scripts" / "debian-packages.txt"
 # Programs the project runs itself (synthesis, firmware build, emulator, ELF inspection).
 PROGRAMS = ("espeak-ng", "flite", "gcc", "qemu-system-arm", "arm-none-eabi-gcc",
@@ -83,7 +85,6 @@ def unlisted(paths: list[Path]) -> list[str]:
     return problems
 
 
-@pytest.mark.slow
 def test_firmware_build_uses_only_packages_the_setup_installs(tmp_path):
     """Build an emulated board's firmware and resolve every file the link loaded (the linker
     map) and every tool of the build to its Debian package: each must be in the set-up list.
