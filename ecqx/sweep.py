@@ -13,6 +13,7 @@ measure of the paper's size plots.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
+from ecqx.files import write_text
 from ecqx.run import RunDir
 from ecqx.train import TrainConfig, finished
 
@@ -96,12 +98,11 @@ def row(run: Path) -> dict:
 def write_table(out: Path) -> list[dict]:
     runs = sorted(p.parent for p in (out / "runs").glob("*/metrics.json"))
     rows = [row(r) for r in runs]
-    tmp = out / "results.csv.tmp"
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(out / "results.csv")
+    table = io.StringIO(newline="")
+    w = csv.DictWriter(table, fieldnames=COLUMNS)
+    w.writeheader()
+    w.writerows(rows)
+    write_text(out / "results.csv", table.getvalue())
     return rows
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ecqx.bits import RANGE_TEXT, supported
 from ecqx.errors import EcqxError
+from ecqx.files import atomic_write
 from ecqx.integer.requant import ROUNDINGS
 
 FORMAT = "ecqx-integer-model"
@@ -244,11 +245,7 @@ class IntegerModel:
             arrays[f"codes_{i}"] = ly.codes
             arrays[f"bias_{i}"] = ly.bias
         arrays["metadata.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        tmp.replace(path)
+        atomic_write(Path(path), lambda f: np.savez(f, **arrays))
 
     @staticmethod
     def load(path: Path) -> IntegerModel:
