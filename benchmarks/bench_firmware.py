@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 
 from ecqx.codegen.boards import boards, emulated
+from ecqx.codegen.choices import WEIGHT_FORMATS
 from ecqx.codegen.firmware_build import FirmwareError, export_cortex_m
-from ecqx.export.c_headers import FORMATS
 from ecqx.hil.profile import read_profile
 from ecqx.hil.profile import table as profile_table
 from ecqx.hil.run import hil
@@ -94,7 +94,7 @@ def main() -> None:
         "--weights",
         nargs="+",
         default=["auto", "int8"],
-        choices=list(FORMATS),
+        choices=list(WEIGHT_FORMATS),
         help="C weight encodings (default auto = sparse/dense per layer, int8)",
     )
     ap.add_argument(

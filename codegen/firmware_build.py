@@ -15,6 +15,7 @@ from ecqx.codegen.boards import FIRMWARE, default_board, emulated
 from ecqx.codegen.render import render
 from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
+from ecqx.integer.model import IntegerModel
 from ecqx.run import ExportDir
 
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
@@ -128,10 +129,11 @@ def section_sizes(elf: Path) -> dict:
 
 def export_cortex_m(
     model_dir: Path, out: Path, board: str | None = None, data: Path | None = None,
-    weights: str = "auto",
+    weights: str = "auto", model: IntegerModel | None = None,
 ) -> dict:  # fmt: skip
     """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
-    kernel, offline build; returns the firmware report (see ``firmware_table``)."""
+    kernel, offline build; returns the firmware report (see ``firmware_table``). ``model``:
+    the integer model already built from ``model_dir`` (saves calibrating it again)."""
     from ecqx.integer.from_run import build_integer
 
     board = check_board(board or default_board())  # before any work: a typo costs nothing
@@ -139,10 +141,10 @@ def export_cortex_m(
         files = ExportDir(out)
         # the old report describes the old ELF: gone until the new one is built
         files.firmware_report.unlink(missing_ok=True)
-        _, _, im = build_integer(model_dir, data)
+        im = model if model is not None else build_integer(model_dir, data)[2]
         im.save(files.integer_model)
         project = copy_project(files.firmware)
-        summary = render(im, project / "src" / "generated", weights)
+        summary = render(im, project / "src" / "generated", weights).summary()
         elf = build(project, board)
         sizes = section_sizes(elf)
         summary |= {"board": board, "elf": str(elf), "project": str(project), "sizes": sizes}

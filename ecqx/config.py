@@ -4,10 +4,11 @@ importing the training stack."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 from ecqx.bits import RANGE_TEXT, supported
+from ecqx.checks import is_finite as _finite
+from ecqx.checks import is_int as _int
 from ecqx.errors import EcqxError
 
 CHECKPOINT_FORMAT = "ecqx-checkpoint"
@@ -51,14 +52,6 @@ class TrainConfig:
                 "raise --epochs"
             ]
         return []
-
-
-def _finite(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 # field -> (test, allowed range in words)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ecqx.config import TrainConfig
 from ecqx.files import write_json
+from ecqx.report import DEVICE, FLOAT, INTEGER, QUANTIZED, percent
 from ecqx.run import RunDir
 
 SUMMARY = "summary.json"
@@ -20,7 +21,7 @@ SUMMARY = "summary.json"
 
 @dataclass
 class PipelineReport:
-    top1_test: dict  # float, quantized_weights, integer, device
+    top1_test: dict  # ecqx.report names: float, quantized, integer, device
     sparsity: float
     bits: int
     bytes: dict  # float32, c_weights, nnc, flash, ram
@@ -31,9 +32,9 @@ class PipelineReport:
     def summary(self) -> str:
         t, b, ipi = self.top1_test, self.bytes, self.instructions_per_inference
         return (
-            f"test top-1: float {t['float']:.4f} | quantized {t['quantized_weights']:.4f} | "
-            f"integer {t['integer']:.4f} | on device {t['device'] or 0:.4f}\n"
-            f"sparsity {self.sparsity:.3f} at {self.bits} bits; weights {b['float32']} B "
+            f"test top-1: float {percent(t[FLOAT])} | quantized {percent(t[QUANTIZED])} | "
+            f"integer {percent(t[INTEGER])} | on device {percent(t[DEVICE])}\n"
+            f"sparsity {percent(self.sparsity)} at {self.bits} bits; weights {b['float32']} B "
             f"float32 -> {b['c_weights']} B in C, {b['nnc']} B NNC "
             f"(CR {self.compression_ratio_nnc:.1f}x); firmware flash {b['flash']} B, RAM "
             f"{b['ram']} B; {'-' if ipi is None else f'{ipi:.0f}'} instructions per inference; "
@@ -58,6 +59,7 @@ def run_pipeline(
     from ecqx.export.pipeline import export
     from ecqx.export.pipeline import summary_table as export_table
     from ecqx.hil.run import hil, summary
+    from ecqx.integer.model import IntegerModel
     from ecqx.train import finished, metrics_table, train
 
     work = Path(work)
@@ -74,21 +76,22 @@ def run_pipeline(
     else:
         m = train(GSCData(data_dir), model_dir, cfg)
     log(metrics_table(m))
-    log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C header, NNC")
+    log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C, NNC")
     ex = export(model_dir, run.export.root, list(TARGETS), log=log)
     log(export_table(ex))
     log(f"[4/5] building the firmware for {board} with PlatformIO (offline)")
-    log(firmware_table(export_cortex_m(model_dir, run.export.root, board=board)))
+    im = IntegerModel.load(run.export.integer_model)  # the one export built: calibrated once
+    log(firmware_table(export_cortex_m(model_dir, run.export.root, board=board, model=im)))
     log(f"[5/5] hardware-in-the-loop check on the emulated {board} (QEMU)")
     h = hil(model_dir, board=board, limit=limit)
     log(summary(h))
     fw = json.loads(run.export.firmware_report.read_text())
     report = PipelineReport(
         top1_test={
-            "float": m["top1_fp"]["testing"],
-            "quantized_weights": m["top1_quantized"]["testing"],
-            "integer": ex["top1"]["integer"],
-            "device": h["top1"]["device"],
+            FLOAT: m["top1_float"]["testing"],
+            QUANTIZED: m["top1_quantized"]["testing"],
+            INTEGER: ex["top1"][INTEGER],
+            DEVICE: h["top1"][DEVICE],
         },
         sparsity=m["sparsity"],
         bits=cfg.bits,

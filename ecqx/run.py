@@ -16,11 +16,16 @@ class RunDir:
 
     @property
     def checkpoint(self) -> Path:
+        return Path(self.root) / "model.npz"
+
+    @property
+    def legacy_checkpoint(self) -> Path:
+        """Where older ecqx versions wrote a (pickled) checkpoint; recognized to say so."""
         return Path(self.root) / "model.pt"
 
     @property
     def fp_cache(self) -> Path:
-        return Path(self.root) / "fp.pt"
+        return Path(self.root) / "fp.npz"
 
     @property
     def metrics(self) -> Path:
@@ -50,6 +55,11 @@ class ExportDir:
     @property
     def firmware_report(self) -> Path:
         return Path(self.root) / "firmware_report.json"
+
+    @property
+    def c_sources(self) -> Path:
+        """The C model (generated + kernels) of ``ecqx export --target c``."""
+        return Path(self.root) / "c"
 
     @property
     def firmware(self) -> Path:

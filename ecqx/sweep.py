@@ -1,7 +1,7 @@
 """The paper's experiment grid: ECQ vs ECQx over lambda, p and bit width.
 
 Every grid point is one ``train`` run in its own folder under ``out/runs``; all runs share one
-full-precision model (``out/fp.pt``), so the sweep pays for pre-training once. A run whose
+full-precision model (``out/fp.npz``), so the sweep pays for pre-training once. A run whose
 ``metrics.json`` exists with the same configuration is not trained again, so an interrupted
 sweep resumes where it stopped. After every run the table ``results.csv`` is rewritten from the
 run folders, so it always holds every finished point; the figures are drawn at the end.
@@ -21,9 +21,12 @@ from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
-from ecqx.files import write_text
+from ecqx.files import write_json, write_text
+from ecqx.report import percent
 from ecqx.run import RunDir
 from ecqx.train import TrainConfig, finished
+
+SIZE = "size.json"  # per run: integer top-1 and NNC bytes, measured once
 
 COLUMNS = (
     "run",
@@ -32,7 +35,7 @@ COLUMNS = (
     "lam",
     "p",
     "sparsity",
-    "top1_fp",
+    "top1_float",
     "top1_quantized",
     "top1_integer",
     "nnc_bytes",
@@ -76,7 +79,7 @@ def measure_size(run: Path, data: Path | None) -> dict:
 
 def row(run: Path) -> dict:
     m = json.loads(RunDir(run).metrics.read_text())
-    size = json.loads((run / "size.json").read_text()) if (run / "size.json").is_file() else {}
+    size = json.loads((run / SIZE).read_text()) if (run / SIZE).is_file() else {}
     c = m["config"]
     qat_s = m["qat_epoch_seconds"]
     return {
@@ -86,7 +89,7 @@ def row(run: Path) -> dict:
         "lam": c["lam"],
         "p": c["p"],
         "sparsity": round(m["sparsity"], 5),
-        "top1_fp": round(m["top1_fp"]["testing"], 5),
+        "top1_float": round(m["top1_float"]["testing"], 5),
         "top1_quantized": round(m["top1_quantized"]["testing"], 5),
         "top1_integer": round(size.get("top1_integer", float("nan")), 5),
         "nnc_bytes": size.get("nnc_bytes", ""),
@@ -131,14 +134,14 @@ def sweep(
             t0 = time.perf_counter()
             log(f"[{i}/{len(points)}] {pt.name}: training")
             train(data, run, cfg, progress=progress, fp_path=RunDir(out).fp_cache)
-            (run / "size.json").unlink(missing_ok=True)
+            (run / SIZE).unlink(missing_ok=True)
             log(f"[{i}/{len(points)}] {pt.name}: {time.perf_counter() - t0:.0f} s")
-        if not (run / "size.json").is_file():
-            (run / "size.json").write_text(json.dumps(measure_size(run, Path(data_dir))))
+        if not (run / SIZE).is_file():
+            write_json(run / SIZE, measure_size(run, Path(data_dir)))
         r = row(run)
         log(
-            f"    sparsity {r['sparsity']:.3f}  top-1 {r['top1_quantized']:.3f} "
-            f"(integer {r['top1_integer']:.3f})  NNC {r['nnc_bytes']} B"
+            f"    sparsity {percent(r['sparsity'])}  top-1 {percent(r['top1_quantized'])} "
+            f"(integer {percent(r['top1_integer'])})  NNC {r['nnc_bytes']} B"
         )
         write_table(out)
     return write_table(out)

@@ -30,7 +30,7 @@ def accuracy_vs_sparsity(rows: list[dict], path: Path, bits: int = 4) -> Path | 
     if not sel:
         return None
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    fp = [_num(r["top1_fp"]) for r in sel]
+    fp = [_num(r["top1_float"]) for r in sel]
     ax.axhline(100 * np.nanmean(fp), color="gray", ls="--", lw=1, label="float")
     series: dict[tuple[str, float], list[dict]] = {}
     for r in sel:
@@ -118,18 +118,16 @@ def weight_vs_relevance(
 
 def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
     """Fig. 4 for one ECQx run's layer, from its checkpoint (None if it has no relevance)."""
-    from ecqx import checkpoint
-    from ecqx.run import RunDir
+    from ecqx.checkpoint import Checkpoint
 
-    ck = checkpoint.load(RunDir(run).checkpoint)
-    layers = list(ck["quantizer"]["layers"].items())
+    layers = list(Checkpoint.load(run).quantizer["layers"].items())
     name, st = layers[layer]
     if st.get("relevance") is None:
         return None
     return weight_vs_relevance(
-        st["shadow"].numpy(),
-        st["relevance"].numpy(),
-        st["codes"].numpy(),
+        st["shadow"],
+        st["relevance"],
+        st["codes"],
         path,
         f"{Path(run).name}, layer {name}",
     )

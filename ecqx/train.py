@@ -1,7 +1,8 @@
 """MLP_GSC training: full-precision pre-training, then ECQ / ECQx quantization-aware training.
 
-Writes into ``out``: ``fp.pt`` (the pre-trained float model, reused by later runs with the
-same data and seed), ``model.pt`` (the quantized checkpoint) and ``metrics.json``.
+Writes into ``out`` (names owned by ``ecqx.run.RunDir``): the cached pre-trained float model
+(reused by later runs with the same data and seed), the quantized checkpoint
+(``ecqx.checkpoint.Checkpoint``) and ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ecqx import __version__, checkpoint
-from ecqx.config import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, TrainConfig
+from ecqx import checkpoint
+from ecqx.checkpoint import Checkpoint
+from ecqx.config import TrainConfig
 from ecqx.data.gsc import LABELS, GSCData
 from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
 from ecqx.quantizer.relevance import criterion_for
+from ecqx.report import percent
 from ecqx.run import RunDir
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,7 @@ def cached_pretraining(path: Path, key: dict) -> dict | None:
     if not path.is_file():
         return None
     try:
-        saved = checkpoint.load(path, "pre-trained model cache")
+        saved = checkpoint.load_tree(path, "pre-trained model cache")
     except checkpoint.CheckpointError as e:
         log.warning("%s; pre-training again", e)
         return None
@@ -155,7 +158,8 @@ def qat(
         if progress:
             tqdm.write(
                 f"{cfg.method.upper()} epoch {epoch + 1}/{cfg.epochs}: loss {loss_sum / seen:.3f} "
-                f"acc {correct / seen:.3f} sparsity {q.sparsity():.3f} ({times[-1]:.1f} s)"
+                f"acc {percent(correct / seen)} sparsity {percent(q.sparsity())} "
+                f"({times[-1]:.1f} s)"
             )
     return q, times
 
@@ -167,7 +171,7 @@ def train(
     progress: bool = True,
     fp_path: Path | None = None,
 ) -> dict:
-    """Pre-train (or reuse ``fp_path``, default ``out/fp.pt``), quantize, evaluate; write
+    """Pre-train (or reuse ``fp_path``, default ``out/fp.npz``), quantize, evaluate; write
     checkpoint and metrics. The pre-trained model is reused only if data and pre-training
     settings match, so several runs (a sweep) can share one."""
     cfg.validate()
@@ -188,11 +192,11 @@ def train(
     model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
     saved = cached_pretraining(fp_path, fp_key)
     if saved is not None:
-        model.load_state_dict(saved["state"])
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in saved["state"].items()})
         fp_times = saved["epoch_seconds"]
     else:
         model, fp_times = pretrain(data, cfg, norm, progress)
-        checkpoint.save(
+        checkpoint.save_tree(
             {"key": fp_key, "state": model.state_dict(), "epoch_seconds": fp_times}, fp_path
         )
     evals = {
@@ -209,7 +213,7 @@ def train(
     n_weights = sum(math.prod(r["shape"]) for r in layers)
     metrics = {
         "config": asdict(cfg),
-        "top1_fp": fp_acc,
+        "top1_float": fp_acc,
         "top1_quantized": q_acc,
         "sparsity": q.sparsity(),
         "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in layers)
@@ -224,24 +228,23 @@ def train(
             "sizes": {s: len(xy[1]) for s, xy in evals.items()},
         },
     }
-    ck = {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "ecqx_version": __version__,
-        "architecture": {
+    qstate = q.state_dict()
+    qstate.pop("optimizer")  # QAT is never resumed from a checkpoint; keeps the format plain
+    Checkpoint(
+        architecture={
             "name": "mlp_gsc",
             "in_features": data.params.size,
             "num_classes": len(LABELS),
         },
-        "labels": list(LABELS),
-        "mfcc": data.params.to_dict(),
-        "input_norm": {"mean": norm[0].tolist(), "std": norm[1].tolist()},
-        "config": asdict(cfg),
-        "model": model.state_dict(),
-        "quantizer": q.state_dict(),
-        "metrics": metrics,
-    }
-    checkpoint.save(ck, RunDir(out).checkpoint)
+        labels=list(LABELS),
+        mfcc=data.params.to_dict(),
+        input_mean=norm[0],
+        input_std=norm[1],
+        config=asdict(cfg),
+        state=model.state_dict(),
+        quantizer=qstate,
+        metrics=metrics,
+    ).save(RunDir(out).checkpoint)
     write_json(RunDir(out).metrics, metrics)
     return metrics
 
@@ -254,12 +257,13 @@ def metrics_table(m: dict) -> str:
     for r in m["layers"]:
         shape = "x".join(map(str, r["shape"]))
         lines.append(
-            f"{r['name']:10s} {shape:>12s} {r['bits']:4d} {r['sparsity']:8.3f} "
+            f"{r['name']:10s} {shape:>12s} {r['bits']:4d} {percent(r['sparsity']):>8s} "
             f"{r['entropy']:7.3f} {r['beta']:5.2f}"
         )
-    fp, q = m["top1_fp"]["testing"], m["top1_quantized"]["testing"]
+    fp, q = m["top1_float"]["testing"], m["top1_quantized"]["testing"]
     lines.append(
-        f"test top-1: float {fp:.4f}, quantized {q:.4f}; sparsity {m['sparsity']:.4f}; "
+        f"test top-1: float {percent(fp)}, quantized {percent(q)}; sparsity "
+        f"{percent(m['sparsity'])}; "
         f"entropy {m['entropy_bits_per_weight']:.3f} bit/weight"
     )
     return "\n".join(lines)

@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ecqx.codegen.formats import layer_sizes
 from ecqx.export.targets import Probe, manager, merge
 from ecqx.files import exclusive, write_json
 from ecqx.integer import engine
 from ecqx.integer.build import FLOAT_EXACT, check_overflow
 from ecqx.integer.fakequant import fake_quant_predict
 from ecqx.integer.from_run import build_integer
+from ecqx.report import FLOAT, INTEGER, QUANTIZED, percent
 from ecqx.run import ExportDir
 
 
@@ -44,16 +46,16 @@ def _export(
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     x = im.quantize_input(feats)
     ref = engine.run(im, x)
-    metrics = ck["metrics"]
+    metrics = ck.metrics
     fake = fake_quant_predict(im, x)
     report: dict = {
         "identity": im.identity(),
         "model": str(model_dir),
         "test_samples": int(len(labels)),
         "top1": {
-            "float": metrics["top1_fp"]["testing"],
-            "weights_quantized": metrics["top1_quantized"]["testing"],
-            "integer": float((ref.argmax(1) == labels).mean()),
+            FLOAT: metrics["top1_float"]["testing"],
+            QUANTIZED: metrics["top1_quantized"]["testing"],
+            INTEGER: float((ref.argmax(1) == labels).mean()),
             "pytorch_fake_quant": float((fake == labels).mean()),
         },
         "agreement": {"pytorch_fake_quant_predictions": float((fake == ref.argmax(1)).mean())},
@@ -66,9 +68,7 @@ def _export(
         ],
         "files": {"integer_model": str(files.integer_model)},
     }
-    from ecqx.export import c_headers
-
-    sizes = [c_headers.layer_sizes(ly) for ly in im.layers]
+    sizes = [layer_sizes(ly) for ly in im.layers]
     report["c_bytes"] = {
         k: sum(s[k] for s in sizes) for k in ("sparse", "dense_packed", "dense_int8")
     }
@@ -102,11 +102,12 @@ def summary_table(report: dict) -> str:
         b = r["bytes"]
         lines.append(
             f"{r['name']:6s} {'x'.join(map(str, r['shape'])):>9s} {r['bits']:4d} "
-            f"{r['sparsity']:8.3f} {b['sparse']:8d} {b['dense_packed']:8d} {b['dense_int8']:8d}"
+            f"{percent(r['sparsity']):>8s} {b['sparse']:8d} {b['dense_packed']:8d} "
+            f"{b['dense_int8']:8d}"
         )
     cb = report["c_bytes"]
     lines.append(
-        f"{'total':6s} {'':9s} {'':4s} {report['sparsity']:8.3f} {cb['sparse']:8d} "
+        f"{'total':6s} {'':9s} {'':4s} {percent(report['sparsity']):>8s} {cb['sparse']:8d} "
         f"{cb['dense_packed']:8d} {cb['dense_int8']:8d}"
     )
     if "nnc" in report:
@@ -115,7 +116,7 @@ def summary_table(report: dict) -> str:
             f"NNC bitstream {n['bytes']} bytes, compression ratio {n['compression_ratio']:.1f}x "
             f"vs float32 ({n['float32_bytes']} bytes)"
         )
-    lines.append("test top-1: " + ", ".join(f"{k} {v:.4f}" for k, v in report["top1"].items()))
+    lines.append("test top-1: " + ", ".join(f"{k} {percent(v)}" for k, v in report["top1"].items()))
     ag = report["agreement"]
     exact = [k for k, v in ag.items() if isinstance(v, dict) and v["outputs_equal"] == 1.0]
     lines.append("bit-exact with the integer reference: " + (", ".join(exact) or "none"))

@@ -13,6 +13,7 @@ import numpy as np
 
 from ecqx.integer import engine
 from ecqx.integer.model import IntegerModel
+from ecqx.run import ExportDir
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> dict:
@@ -105,22 +106,30 @@ class Tflite:
         )
 
 
-class CHeader:
-    name = "C header"
+class CSources:
+    name = "C sources"
 
     def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
-        from ecqx.export import c_headers
+        from ecqx.codegen.render import API_HEADER, render
 
-        path, chosen = c_headers.export(model, out, weights)
+        src = render(model, ExportDir(out).c_sources, weights)
         report = {
-            "c_bytes": {"chosen": sum(c["weight_bytes"] for c in chosen)},
-            "layers": [{"c_format": c["format"]} for c in chosen],
+            "c_bytes": {"chosen": src.plan.weight_bytes},
+            "layers": [{"c_format": c["format"]} for c in src.plan.layers],
         }
-        note = "run bit-exactly by `ecqx export --target cortex-m` and `ecqx hil`"
-        return Artifact({"c_header": path}, report, note=note)
+        note = "compiled with gcc and run on the host"
+        return Artifact({"c_sources": src.folder / API_HEADER}, report, note=note)
 
     def check(self, art: Artifact, probe: Probe) -> Checked:
-        return Checked()  # C needs a compiler and a device: codegen's host tests and the HIL
+        from ecqx.codegen.host import compile_host, run_host
+
+        folder = art.files["c_sources"].parent
+        exe = compile_host(folder, folder.parent / ".ecqx_host_check")
+        try:
+            got = run_host(exe, probe.x, probe.model.num_classes)
+        finally:
+            exe.unlink(missing_ok=True)
+        return Checked({"c_host": agreement(got, probe.reference)}, {"c_host": got})
 
 
 class Nnc:
@@ -137,10 +146,10 @@ class Nnc:
         return Checked()  # lossless by construction: ``nnr.export`` refuses any other stream
 
 
-MANAGERS = {"onnx": Onnx, "tflite": Tflite, "c": CHeader, "nnr": Nnc}
+MANAGERS = {"onnx": Onnx, "tflite": Tflite, "c": CSources, "nnr": Nnc}
 
 
-def manager(target: str) -> Onnx | Tflite | CHeader | Nnc:
+def manager(target: str) -> Onnx | Tflite | CSources | Nnc:
     return MANAGERS[target]()
 
 

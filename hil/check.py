@@ -14,6 +14,7 @@ from ecqx.files import write_json, write_text
 from ecqx.hil.device import Device, HilError, StaleFirmware
 from ecqx.hil.transport import TransportError
 from ecqx.integer import IntegerModel, engine
+from ecqx.report import DEVICE, INTEGER, QUANTIZED, percent
 
 REPORTS = ("hil_report.json", "hil_report.md", "confusion.png")
 
@@ -139,9 +140,9 @@ def run_check(
         "bit_exact": failure is None and not mismatches and n == len(x),
         "mismatches": mismatches,
         "top1": {
-            "device": float((np.array(dev_class) == labels[:n]).mean()) if n else None,
-            "integer_reference": float((ref[:n].argmax(1) == labels[:n]).mean()) if n else None,
-            "pytorch": float((torch_pred[:n] == labels[:n]).mean())
+            DEVICE: float((np.array(dev_class) == labels[:n]).mean()) if n else None,
+            INTEGER: float((ref[:n].argmax(1) == labels[:n]).mean()) if n else None,
+            QUANTIZED: float((torch_pred[:n] == labels[:n]).mean())
             if n and torch_pred is not None
             else None,
         },
@@ -160,8 +161,8 @@ def run_check(
     if n:
         m = confusion(labels[:n], np.array(dev_class), model.num_classes)
         report["confusion_matrix"] = m.tolist()
-        plot_confusion(m, model.labels, out / "confusion.png",
-                       f"on-device top-1 {report['top1']['device']:.3f} ({n} samples)")  # fmt: skip
+        title = f"on-device top-1 {percent(report['top1'][DEVICE])} ({n} samples)"
+        plot_confusion(m, model.labels, out / "confusion.png", title)
     write_json(out / "hil_report.json", report)
     write_text(out / "hil_report.md", markdown(report))
     if interrupted is not None:
@@ -194,7 +195,7 @@ def markdown(r: dict) -> str:
         "|---|---|",
     ]
     for k, v in r["top1"].items():
-        lines.append(f"| {k} | {'-' if v is None else f'{v:.4f}'} |")
+        lines.append(f"| {k} | {percent(v)} |")
     lines += [
         "",
         f"- instructions per inference (exact, emulator): {icount}",

@@ -9,26 +9,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecqx.checkpoint import Checkpoint
 from ecqx.data.subset import stratified
 from ecqx.hil.check import clear_reports, run_check, subset_note
 from ecqx.hil.device import Device
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
 from ecqx.integer import IntegerModel, IntegerModelError
+from ecqx.report import DEVICE, INTEGER, QUANTIZED, percent
 from ecqx.run import ExportDir, RunDir
 
 
-def pytorch_predictions(ck: dict, feats: np.ndarray) -> np.ndarray:
+def pytorch_predictions(ck: Checkpoint, feats: np.ndarray) -> np.ndarray:
     """The trained PyTorch model (quantized weights, float activations) on raw features."""
     from ecqx.model import mlp_gsc
 
-    arch = ck["architecture"]
+    arch = ck.architecture
     net = mlp_gsc(in_features=arch["in_features"], num_classes=arch["num_classes"])
-    net.load_state_dict(ck["model"])
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in ck.state.items()})
     net.eval()
-    mean = np.asarray(ck["input_norm"]["mean"], np.float32)
-    std = np.asarray(ck["input_norm"]["std"], np.float32)
+    x = (feats - ck.input_mean) / ck.input_std
     with torch.no_grad():
-        return net(torch.from_numpy((feats - mean) / std).float()).argmax(1).numpy()
+        return net(torch.from_numpy(x).float()).argmax(1).numpy()
 
 
 def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
@@ -70,7 +71,6 @@ def hil(
     profile: bool = False,
 ) -> dict:
     from ecqx.hil.plugin import build_plugin, marker_addresses
-    from ecqx.integer.checkpoint import load_checkpoint
     from ecqx.integer.from_run import load_data
 
     model_dir = Path(model_dir)
@@ -83,7 +83,7 @@ def hil(
         raise ValueError("give --board BOARD (emulated) or --port DEVICE (a real board)")
     # Everything that can fail on the host happens before a device is opened or an emulator
     # started, so no error leaves an emulator running.
-    ck = load_checkpoint(model_dir)
+    ck = Checkpoint.load(model_dir)
     gsc = load_data(ck, data)
     elf = firmware_for(model_dir, export_dir, board, data) if board else None
     im = IntegerModel.load(ExportDir(export_dir).integer_model)
@@ -113,13 +113,12 @@ def hil(
 def summary(r: dict) -> str:
     t = r["top1"]
     ic = r["instructions_per_inference"]
-    fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [
         f"device {r['device']['board'] if r['device'] else '?'}: {r['completed']}/{r['requested']}"
         f" samples{subset_note(r)}, bit-exact: {'yes' if r['bit_exact'] else 'NO'}"
         f" ({len(r['mismatches'])} mismatches)",
-        f"top-1 device {fmt(t['device'])}, integer reference {fmt(t['integer_reference'])}, "
-        f"PyTorch {fmt(t['pytorch'])}",
+        f"top-1 device {percent(t[DEVICE])}, integer reference {percent(t[INTEGER])}, "
+        f"PyTorch (quantized weights) {percent(t[QUANTIZED])}",
     ]
     if ic["mean"] is not None:
         lines.append(f"instructions per inference (exact, emulator): {ic['mean']:.0f}")

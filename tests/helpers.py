@@ -1,7 +1,6 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 
-# how every generated C file must compile, host and Cortex-M alike
-C_FLAGS = ["-Wall", "-Wextra", "-Werror", "-std=c99"]
+import shutil
 
 
 def random_integer_model(seed=0, widths=(40, 24, 16, 5), bits=4, sparsity=0.6, rounding="single"):
@@ -39,3 +38,8 @@ def random_integer_model(seed=0, widths=(40, 24, 16, 5), bits=4, sparsity=0.6, r
     return build(trained, calib, rounding=rounding), rng.normal(0, 2, (300, widths[0])).astype(
         np.float32
     )
+
+
+def copy_dataset(src, dst):
+    """A copy of a synthesized dataset folder without its feature cache."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ecqx-cache"))

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from helpers import C_FLAGS
 
+from ecqx.codegen.host import C_FLAGS
 from ecqx.hil.protocol import Frame, Parser, encode
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,9 @@
 """The package layout follows the data flow: a module may import its own stage and the stages
 before it, never one after it (data -> model -> quantizer -> training -> integer model ->
-exporters -> code generation -> firmware/HIL -> experiments -> pipeline/CLI)."""
+exporters / C code generation -> firmware build -> HIL -> experiments -> pipeline/CLI).
+
+Exporters and C generation are one stage: the C export target is the generated C, so
+``export`` may call ``codegen``; ``codegen`` never imports ``export``."""
 
 import ast
 from pathlib import Path
@@ -19,7 +22,9 @@ STAGES = {
     "ecqx.bench": 4,
     "ecqx.integer": 5,
     "ecqx.export": 6,
-    "ecqx.codegen": 7,
+    "ecqx.codegen": 6,
+    "ecqx.codegen.boards": 6,
+    "ecqx.codegen.firmware_build": 7,
     "ecqx.hil": 8,
     "ecqx.sweep": 9,
     "ecqx.sweep_plots": 9,
@@ -71,6 +76,18 @@ def test_every_import_points_down_the_flow():
         if stage(dep) > stage(name)
     ]
     assert upward == []
+
+
+def test_c_generation_does_not_import_the_exporters():
+    found = modules()
+    back = [
+        f"{name} imports {dep}"
+        for name, path in sorted(found.items())
+        if name.startswith("ecqx.codegen")
+        for dep in sorted(imports(path))
+        if dep.startswith("ecqx.export")
+    ]
+    assert back == []
 
 
 def test_the_check_sees_an_upward_import(tmp_path):

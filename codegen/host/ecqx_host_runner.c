@@ -1,5 +1,5 @@
-/* Host harness for the generated kernel: reads N * ECQX_MODEL_IN int8 inputs from stdin,
- * writes N * ECQX_MODEL_OUT int8 logits to stdout. Used by the bit-exactness tests. */
+/* Host harness for the generated kernel: reads N * ECQX_IN_FEATURES int8 inputs from stdin,
+ * writes N * ECQX_NUM_CLASSES int8 logits to stdout. Used by the bit-exactness tests. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -7,8 +7,8 @@
 
 int main(void)
 {
-    static int8_t input[ECQX_MODEL_IN];
-    static int8_t logits[ECQX_MODEL_OUT];
+    static int8_t input[ECQX_IN_FEATURES];
+    static int8_t logits[ECQX_NUM_CLASSES];
     while (fread(input, 1, sizeof input, stdin) == sizeof input) {
         ecqx_model_infer(input, logits);
         if (fwrite(logits, 1, sizeof logits, stdout) != sizeof logits) {

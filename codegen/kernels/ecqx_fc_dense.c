@@ -1,4 +1,4 @@
-/* Dense fully-connected kernel on packed 2/4/8-bit weights (layout in export/sparse_format.py).
+/* Dense fully-connected kernel on packed 2/4/8-bit weights (layout in codegen/sparse_format.py).
  * On cores with the DSP extension every width runs on the dual 16-bit multiply-accumulate
  * (SMLAD) over pairs that SXTB16 sign-extends; cores without it (Cortex-M0/M3) take the
  * portable C loops, which compute the same integers. */

@@ -1,4 +1,4 @@
-/* Sparse fully-connected kernel on centroid-grouped weights (export/sparse_format.py).
+/* Sparse fully-connected kernel on centroid-grouped weights (codegen/sparse_format.py).
  * A group is one code's weights inside a 256-column window of a row: per weight the kernel
  * loads a uint8 offset, loads the input at base + offset and adds it (three instructions on
  * Thumb-2 cores, about one per weight with Helium gathers), then multiplies the group's sum

@@ -12,7 +12,7 @@ typedef struct {
     int32_t out_min; /* 0 after a ReLU, -128 otherwise */
 } ecqx_requant_t;
 
-/* Sparse (centroid-grouped) weights (export/sparse_format.py): the groups of all rows in row
+/* Sparse (centroid-grouped) weights (codegen/sparse_format.py): the groups of all rows in row
  * order; a group is one code, a window base column and uint8 offsets from it, described by
  * one word: bits 0-15 base column, 16-23 count (>= 1), 24 last group of its row, 26-31 the
  * code (two's complement, |code| <= 31). Every row has at least one group.
@@ -32,7 +32,7 @@ void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_
 
 /* Dense weights in 2-, 4- or 8-bit two's-complement fields (storage_bits in {2, 4, 8}).
  * 8-bit rows are plain bytes; 2- and 4-bit rows start on a 32-bit word and fill whole words,
- * weight k of a word in byte k % 4, bit field k / 4 (see export/sparse_format.py), so one
+ * weight k of a word in byte k % 4, bit field k / 4 (see codegen/sparse_format.py), so one
  * shift and mask plus SXTB16 line four weights up with four inputs. 1 <= cols <= 65535. */
 void ecqx_fc_dense(const int8_t *x, int8_t *y, int32_t rows, int32_t cols, int32_t storage_bits,
                    const uint8_t *weights, const int32_t *bias, ecqx_requant_t rq);

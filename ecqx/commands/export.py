@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from ecqx.codegen.boards import default_board, emulated
+from ecqx.codegen.choices import WEIGHT_FORMATS
 from ecqx.commands.options import add_out
-from ecqx.export.choices import TARGETS, WEIGHT_FORMATS
+from ecqx.export.choices import TARGETS
 from ecqx.run import ExportDir, RunDir
 
 HELP = "integer model + ONNX / TFLite / C / NNC exports, or the Cortex-M firmware"

@@ -1,17 +1,15 @@
-"""Reading an ``ecqx train`` checkpoint for export, with errors that say what to do."""
+"""A trained checkpoint -> its quantized layers, checked for what the integer model needs,
+with errors that say what to do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ecqx import checkpoint
 from ecqx.bits import RANGE_TEXT, supported
-from ecqx.config import CHECKPOINT_FORMAT
+from ecqx.checkpoint import Checkpoint
 from ecqx.integer.model import IntegerModelError
-from ecqx.run import RunDir
 
 
 @dataclass
@@ -36,58 +34,16 @@ class TrainedModel:
     meta: dict
 
 
-def model_file(model: Path) -> Path:
-    """``--model`` may name the training folder or the checkpoint inside it."""
-    model = Path(model)
-    path = RunDir(model).checkpoint if model.is_dir() else model
-    if not path.is_file():
-        raise IntegerModelError(
-            f"{path}: no checkpoint here; pass the --out folder of `ecqx train` as --model"
-        )
-    return path
-
-
-# what export and HIL read from a checkpoint (train.py writes them all)
-REQUIRED = ("architecture", "labels", "input_norm", "model", "quantizer", "metrics")
-
-
-def load_checkpoint(model: Path) -> dict:
-    """The checkpoint of a training folder, loaded safely (no code in it can run) and checked
-    for every entry the later stages read."""
-    path = model_file(model)
-    try:
-        ck = checkpoint.load(path)
-    except checkpoint.CheckpointError as e:
-        raise IntegerModelError(str(e)) from e
-    if ck.get("format") != CHECKPOINT_FORMAT:
-        raise IntegerModelError(f"{path}: not an ecqx checkpoint (written by `ecqx train`)")
-    missing = [k for k in REQUIRED if k not in ck]
-    if missing:
-        raise IntegerModelError(
-            f"{path}: the checkpoint lacks {', '.join(missing)}; it was not written by this "
-            "ecqx's `ecqx train` or was edited: re-train into that folder"
-        )
-    for keys in (("metrics", "data", "root"), ("input_norm", "mean"), ("input_norm", "std")):
-        node = ck
-        for k in keys:
-            if not isinstance(node, dict) or k not in node:
-                raise IntegerModelError(
-                    f"{path}: the checkpoint lacks {'/'.join(keys)}; re-train it"
-                )
-            node = node[k]
-    return ck
-
-
-def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
+def trained_model(ck: Checkpoint, source: str = "checkpoint") -> TrainedModel:
     """The quantized layers of a checkpoint, in forward order, checked for exportability."""
-    q = ck.get("quantizer")
+    q = ck.quantizer
     if not q or not q.get("layers"):
         raise IntegerModelError(
             f"{source}: the model is not quantized (no quantizer state); train it with "
             "`ecqx train` (ECQ/ECQx) before exporting"
         )
-    state = ck["model"]
-    arch = ck.get("architecture", {}).get("name")
+    state = ck.state
+    arch = ck.architecture.get("name")
     if arch != "mlp_gsc":
         raise IntegerModelError(
             f"{source}: architecture {arch!r} is not supported by the exporter; supported: "
@@ -109,9 +65,9 @@ def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
             raise IntegerModelError(
                 f"{source}: layer {name} has {bits}-bit weights; supported {RANGE_TEXT}"
             )
-        codes = d["codes"].numpy().astype(np.int8)
+        codes = np.asarray(d["codes"]).astype(np.int8)
         step = float(d["grid"]["step"])
-        if not np.array_equal(codes.astype(np.float32) * np.float32(step), w.numpy()):
+        if not np.array_equal(codes.astype(np.float32) * np.float32(step), w):
             raise IntegerModelError(
                 f"{source}: layer {name}'s weights are not the quantizer's codes * step; the "
                 "checkpoint is inconsistent, re-train it"
@@ -124,12 +80,11 @@ def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
                 codes=codes,
                 step=step,
                 bits=bits,
-                bias=np.zeros(w.shape[0], np.float32) if bias is None else bias.numpy(),
+                bias=np.zeros(w.shape[0], np.float32) if bias is None else np.asarray(bias),
             )
         )
-    norm = ck["input_norm"]
-    mean = np.asarray(norm["mean"], np.float32)
-    std = np.asarray(norm["std"], np.float32)
+    mean = np.asarray(ck.input_mean, np.float32)
+    std = np.asarray(ck.input_std, np.float32)
     if mean.shape != std.shape or mean.shape != (layers[0].codes.shape[1],):
         raise IntegerModelError(
             f"{source}: input normalization has {mean.shape}/{std.shape} values for "
@@ -146,17 +101,17 @@ def trained_model(ck: dict, source: str = "checkpoint") -> TrainedModel:
                 f"{source}: layer {ly.name} has a non-finite bias or step; the checkpoint is "
                 "corrupt (or training diverged): re-train it"
             )
-    if len(ck["labels"]) != layers[-1].codes.shape[0]:
+    if len(ck.labels) != layers[-1].codes.shape[0]:
         raise IntegerModelError(
-            f"{source}: {len(ck['labels'])} labels for {layers[-1].codes.shape[0]} outputs; "
+            f"{source}: {len(ck.labels)} labels for {layers[-1].codes.shape[0]} outputs; "
             "re-train it"
         )
     return TrainedModel(
         layers=layers,
         # mlp_gsc: ReLU after every Linear but the last
         relu_after=[True] * (len(layers) - 1) + [False],
-        labels=list(ck["labels"]),
+        labels=list(ck.labels),
         input_mean=mean,
         input_std=std,
-        meta={"mfcc": ck.get("mfcc"), "config": ck.get("config"), "source": source},
+        meta={"mfcc": ck.mfcc, "config": ck.config, "source": source},
     )

@@ -12,7 +12,7 @@ are never removed.
 
 Unit order (``permute_units``): the hidden units of a layer can be listed in any order as long
 as the next layer's columns follow; the C export uses this to put columns that are used
-together close to each other (``export.sparse_format.window_order``).
+together close to each other (``codegen.sparse_format.window_order``).
 """
 
 from __future__ import annotations

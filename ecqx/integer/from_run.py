@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ecqx.checkpoint import Checkpoint
 from ecqx.data.audio import DataError
 from ecqx.integer.build import build
-from ecqx.integer.checkpoint import load_checkpoint, trained_model
+from ecqx.integer.checkpoint import trained_model
 from ecqx.integer.model import IntegerModel
 
 CALIBRATION_SAMPLES = 2000
 
 
-def load_data(ck: dict, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
+def load_data(ck: Checkpoint, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
     """``data`` if given, else the folder the checkpoint was trained on."""
     from ecqx.data.gsc import GSCData
 
     if data:
         return GSCData(Path(data))
-    root = Path(ck["metrics"]["data"]["root"])
+    root = ck.data_root
     if not root.is_dir():
         raise DataError(
             f"the model was trained on {root.resolve()}, which is not there any more; pass "
@@ -30,9 +31,9 @@ def load_data(ck: dict, data: Path | None):  # noqa: ANN201 - GSCData, imported 
 
 def build_integer(
     model_dir: Path, data: Path | None, rounding: str = "single"
-) -> tuple[dict, object, IntegerModel]:
+) -> tuple[Checkpoint, object, IntegerModel]:
     """(checkpoint, dataset, integer model) of the run in ``model_dir``."""
-    ck = load_checkpoint(model_dir)
+    ck = Checkpoint.load(model_dir)
     trained = trained_model(ck, source=str(model_dir))
     gsc = load_data(ck, data)
     calib = gsc.features("training")[:CALIBRATION_SAMPLES]

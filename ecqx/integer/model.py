@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ecqx.bits import RANGE_TEXT, supported
+from ecqx.checks import is_finite, is_int
 from ecqx.errors import EcqxError
 from ecqx.files import atomic_write
 from ecqx.integer.requant import ROUNDINGS
@@ -45,16 +46,14 @@ SHIFT_MIN, SHIFT_MAX = -31, 30
 
 
 def _positive_finite(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < float("inf")
+    return is_finite(v) and v > 0
 
 
 def _check_layer_fields(ly: IntLayer) -> None:
     def bad(what: str) -> IntegerModelError:
         return IntegerModelError(f"layer {ly.name}: {what}; the model is corrupt, export it again")
 
-    if not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in (ly.bits, ly.multiplier, ly.shift)
-    ):
+    if not all(is_int(v) for v in (ly.bits, ly.multiplier, ly.shift)):
         raise bad("bits, multiplier and shift must be integers")
     if not isinstance(ly.relu, bool):
         raise bad("relu must be true or false")

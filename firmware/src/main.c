@@ -10,7 +10,7 @@ void ecqx_app_init(void);
 void ecqx_app_step(void);
 
 static ecqx_parser_t parser;
-static uint8_t tx[ECQX_MODEL_OUT + 64u];
+static uint8_t tx[ECQX_NUM_CLASSES + 64u];
 
 /* The emulator's instruction counter measures between the first instructions of these two
  * functions; they must stay real calls. */
@@ -40,9 +40,9 @@ static void send_info(uint8_t type)
     for (int i = 0; i < 16; i++) {
         p[n++] = (uint8_t)id[i];
     }
-    p[n++] = (uint8_t)(ECQX_MODEL_IN & 0xFF);
-    p[n++] = (uint8_t)(ECQX_MODEL_IN >> 8);
-    p[n++] = (uint8_t)ECQX_MODEL_OUT;
+    p[n++] = (uint8_t)(ECQX_IN_FEATURES & 0xFF);
+    p[n++] = (uint8_t)(ECQX_IN_FEATURES >> 8);
+    p[n++] = (uint8_t)ECQX_NUM_CLASSES;
     p[n++] = 0;
     while (*board && n < sizeof p) {
         p[n++] = (uint8_t)*board++;
@@ -57,9 +57,9 @@ static void send_error(uint8_t code)
 
 static void infer(const ecqx_parser_t *req)
 {
-    static int8_t logits[ECQX_MODEL_OUT];
-    uint8_t p[ECQX_MODEL_OUT + 5];
-    if (req->length != ECQX_MODEL_IN) {
+    static int8_t logits[ECQX_NUM_CLASSES];
+    uint8_t p[ECQX_NUM_CLASSES + 5];
+    if (req->length != ECQX_IN_FEATURES) {
         send_error(ECQX_ERR_LENGTH);
         return;
     }
@@ -68,12 +68,12 @@ static void infer(const ecqx_parser_t *req)
     ecqx_model_infer((const int8_t *)req->payload, logits);
     const uint32_t cycles = ecqx_io_cycles() - c0;
     ecqx_marker_end();
-    for (int i = 0; i < ECQX_MODEL_OUT; i++) {
+    for (int i = 0; i < ECQX_NUM_CLASSES; i++) {
         p[i] = (uint8_t)logits[i];
     }
-    p[ECQX_MODEL_OUT] = (uint8_t)ecqx_model_argmax(logits);
+    p[ECQX_NUM_CLASSES] = (uint8_t)ecqx_model_argmax(logits);
     for (int k = 0; k < 4; k++) {
-        p[ECQX_MODEL_OUT + 1 + k] = (uint8_t)(cycles >> (8 * k));
+        p[ECQX_NUM_CLASSES + 1 + k] = (uint8_t)(cycles >> (8 * k));
     }
     send(ECQX_MSG_RESULT, p, sizeof p);
 }

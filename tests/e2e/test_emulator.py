@@ -79,7 +79,8 @@ def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, boar
     model.layers[2].codes[::2, 10:190] = 1  # groups of ~180 weights: several 32-fold passes
     model.validate()
     project = copy_project(tmp_path / "fw")
-    summary = render(model, project / "src" / "generated", ["dense", "dense", "sparse", "dense"])
+    formats = ["dense", "dense", "sparse", "dense"]
+    summary = render(model, project / "src" / "generated", formats).summary()
     assert [ly["bits"] for ly in summary["layers"]] == list(bits)
     elf = build(project, board)
     x = np.random.default_rng(1).integers(-128, 128, (12, widths[0])).astype(np.int8)

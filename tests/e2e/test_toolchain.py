@@ -4,8 +4,9 @@ import shutil
 import subprocess
 
 import pytest
-from helpers import C_FLAGS, random_integer_model
+from helpers import random_integer_model
 
+from ecqx.codegen.host import C_FLAGS
 from ecqx.codegen.render import render
 
 pytestmark = pytest.mark.slow

@@ -5,6 +5,7 @@ import csv
 import pytest
 
 from ecqx.cli import main
+from ecqx.run import RunDir
 from ecqx.sweep import grid
 
 
@@ -25,7 +26,8 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
         assert 0 <= float(r["sparsity"]) <= 1 and int(r["nnc_bytes"]) > 0
         assert float(r["top1_quantized"]) >= 0 and float(r["qat_epoch_seconds"]) > 0
     # one pre-training for all points
-    assert (tmp_path / "fp.pt").is_file() and not list((tmp_path / "runs").glob("*/fp.pt"))
+    fp = RunDir(tmp_path).fp_cache
+    assert fp.is_file() and not list((tmp_path / "runs").glob(f"*/{fp.name}"))
     # larger lambda, sparser (same method and bits)
     by = {(r["method"], r["bits"], float(r["lam"])): float(r["sparsity"]) for r in rows}
     for m in ("ecq", "ecqx"):
@@ -37,10 +39,16 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
         assert (tmp_path / f).stat().st_size > 5000, f
     capsys.readouterr()
     # resume: nothing is trained again
-    stamp = {p: p.stat().st_mtime for p in (tmp_path / "runs").glob("*/model.pt")}
+    stamp = {
+        p: p.stat().st_mtime
+        for p in (tmp_path / "runs").glob(f"*/{RunDir(tmp_path).checkpoint.name}")
+    }
     assert main(argv) == 0
     assert "training" not in capsys.readouterr().out
-    assert stamp == {p: p.stat().st_mtime for p in (tmp_path / "runs").glob("*/model.pt")}
+    assert stamp == {
+        p: p.stat().st_mtime
+        for p in (tmp_path / "runs").glob(f"*/{RunDir(tmp_path).checkpoint.name}")
+    }
 
 
 @pytest.mark.parametrize("bad", [["--methods", "ecq,foo"], ["--bits", "4,7"]])

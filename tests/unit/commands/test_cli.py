@@ -4,10 +4,13 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-import torch
 
+from ecqx.checkpoint import Checkpoint
 from ecqx.cli import build_parser, main
+from ecqx.data.gsc import LABELS
+from ecqx.run import RunDir
 
 
 def test_help_explains_every_command(capsys):
@@ -63,17 +66,18 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
     assert set(metrics["top1_quantized"]) == {"training", "validation", "testing"}
     assert 0 <= metrics["sparsity"] <= 1 and len(metrics["layers"]) == 7
     assert len(metrics["qat_epoch_seconds"]) == 2
-    ckpt = torch.load(out / "model.pt", weights_only=False)
-    assert ckpt["format"] == "ecqx-checkpoint" and ckpt["config"]["bits"] == 3
-    for name, layer in ckpt["quantizer"]["layers"].items():
+    ckpt = Checkpoint.load(out)
+    assert ckpt.config["bits"] == 3 and ckpt.labels == list(LABELS)
+    for name, layer in ckpt.quantizer["layers"].items():
         codes, grid = layer["codes"], layer["grid"]
+        assert codes.dtype == np.int8
         assert codes.min() >= grid["lo"] and codes.max() <= grid["hi"] <= 3
-        w = ckpt["model"][f"{name}.weight"]
-        assert torch.equal(w, codes.float() * torch.tensor(grid["step"], dtype=torch.float32))
+        w = ckpt.state[f"{name}.weight"]
+        assert np.array_equal(w, codes.astype(np.float32) * np.float32(grid["step"]))
     # a second run reuses the cached float model instead of pre-training again
-    fp_mtime = (out / "fp.pt").stat().st_mtime
+    fp_mtime = RunDir(out).fp_cache.stat().st_mtime
     assert main(argv) == 0
-    assert (out / "fp.pt").stat().st_mtime == fp_mtime
+    assert RunDir(out).fp_cache.stat().st_mtime == fp_mtime
 
 
 @pytest.mark.parametrize(

@@ -50,23 +50,6 @@ def mlp(seed, sizes=(10, 16, 12, 5)):
     return nn.Sequential(*layers[:-1]).double()
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_dense_zennit_and_fast_equal_explicit_formula(seed):
-    model = mlp(seed)
-    x = torch.randn(7, 10, dtype=torch.float64)
-    t = torch.randint(0, 5, (7,))
-    layers = [m for m in model if isinstance(m, nn.Linear)]
-    ref = explicit_dense(model, x, t)
-    z = zennit_weight_relevance(model, layers, x, t, epsilon=EPS)
-    with ForwardTrace(layers) as tr:
-        model(x)
-    f = fast_weight_relevance(layers, tr, t, EPS)
-    for r, a, b in zip(ref, z, f):
-        assert r.abs().max() > 0
-        torch.testing.assert_close(a, r, atol=1e-6, rtol=1e-6)
-        torch.testing.assert_close(b, r, atol=1e-6, rtol=1e-6)
-
-
 def explicit_conv_alphabeta(conv, x, r_out, alpha=2.0, beta=1.0, eps=EPS):
     """alpha-beta weight relevance of a Conv2d, via unfold, summed over batch and positions."""
     cols = nn.functional.unfold(x, conv.kernel_size, padding=conv.padding, stride=conv.stride)
@@ -82,6 +65,23 @@ def explicit_conv_alphabeta(conv, x, r_out, alpha=2.0, beta=1.0, eps=EPS):
     pos = wp * torch.einsum("nol,nil->oi", sp, xp) + wn * torch.einsum("nol,nil->oi", sp, xn)
     neg = wn * torch.einsum("nol,nil->oi", sn, xp) + wp * torch.einsum("nol,nil->oi", sn, xn)
     return (alpha * pos - beta * neg).view_as(conv.weight)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dense_zennit_and_fast_equal_explicit_formula(seed):
+    model = mlp(seed)
+    x = torch.randn(7, 10, dtype=torch.float64)
+    t = torch.randint(0, 5, (7,))
+    layers = [m for m in model if isinstance(m, nn.Linear)]
+    ref = explicit_dense(model, x, t)
+    z = zennit_weight_relevance(model, layers, x, t, epsilon=EPS)
+    with ForwardTrace(layers) as tr:
+        model(x)
+    f = fast_weight_relevance(layers, tr, t, EPS)
+    for r, a, b in zip(ref, z, f):
+        assert r.abs().max() > 0
+        torch.testing.assert_close(a, r, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(b, r, atol=1e-6, rtol=1e-6)
 
 
 def test_conv_alphabeta_equals_explicit_formula():

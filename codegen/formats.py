@@ -1,0 +1,52 @@
+"""Which C weight encoding each layer gets: bytes of every encoding, a Cortex-M4 instruction
+cost model, and the choice between them (``--weights``)."""
+
+from __future__ import annotations
+
+from ecqx.codegen.choices import WEIGHT_FORMATS
+from ecqx.codegen.sparse_format import encode_sparse, pack_dense, storage_bits
+from ecqx.integer.model import IntLayer
+
+# Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
+# the sparse kernel per non-zero weight, per group (descriptor, table branch, loop test,
+# multiply) and per row (store, requantize); the dense kernel per weight by field width.
+SPARSE_COST = {"nonzero": 3.0, "group": 16.0, "row": 14.0}
+DENSE_COST_PER_WEIGHT = {8: 1.95, 4: 2.35, 2: 2.95}
+DENSE_COST_PER_ROW = 14.0
+
+
+def layer_sizes(ly: IntLayer) -> dict[str, int]:
+    """Weight bytes of every encoding (bias and requantization constants excluded)."""
+    return {
+        "sparse": encode_sparse(ly.codes).nbytes,
+        "dense_packed": int(pack_dense(ly.codes, ly.bits).nbytes),
+        "dense_int8": int(ly.codes.size),
+    }
+
+
+def dense_width(ly: IntLayer, fmt: str) -> int:
+    """Bits per stored weight of a dense encoding (``dense`` packs at the layer's width)."""
+    return 8 if fmt == "int8" else storage_bits(ly.bits, ly.code_range[1])
+
+
+def estimated_instructions(ly: IntLayer, fmt: str) -> float:
+    """Instructions one inference spends in this layer with encoding ``fmt`` (Cortex-M4 cost
+    model; the benchmark measures the real count)."""
+    rows, cols = ly.shape
+    if fmt == "sparse":
+        c = SPARSE_COST
+        nz = int((ly.codes != 0).sum())
+        return c["nonzero"] * nz + c["group"] * encode_sparse(ly.codes).groups + c["row"] * rows
+    return (DENSE_COST_PER_WEIGHT[dense_width(ly, fmt)] * cols + DENSE_COST_PER_ROW) * rows
+
+
+def choose(ly: IntLayer, fmt: str = "auto") -> str:
+    """The encoding of one layer: ``fmt`` itself, or the one ``auto``/``fast`` picks."""
+    if fmt not in WEIGHT_FORMATS:
+        raise ValueError(f"weight format must be one of {WEIGHT_FORMATS}, got {fmt!r}")
+    if fmt == "fast":
+        return min(("sparse", "dense", "int8"), key=lambda f: estimated_instructions(ly, f))
+    if fmt != "auto":
+        return fmt
+    s = layer_sizes(ly)
+    return "sparse" if s["sparse"] < s["dense_packed"] else "dense"

@@ -1,0 +1,48 @@
+"""The generated C model compiled and run on the host (gcc): the check that C sources equal
+the reference engine before anything is flashed. A small stdin/stdout harness
+(``host/ecqx_host_runner.c``) feeds int8 inputs and returns int8 logits."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from ecqx.errors import EcqxError
+
+HOST_RUNNER = Path(__file__).parent / "host" / "ecqx_host_runner.c"
+# how every generated file must compile: warnings are errors
+C_FLAGS = ("-Wall", "-Wextra", "-Werror", "-std=c99")
+SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+
+
+class HostBuildError(EcqxError, RuntimeError):
+    """The generated C did not compile or run on the host; the message has gcc's output."""
+
+
+def compile_host(src: Path, exe: Path, sanitize: bool = False) -> Path:
+    """Build the C sources in ``src`` with the host runner into ``exe``."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        raise HostBuildError("gcc not found: install gcc (scripts/setup.sh does it)")
+    srcs = [str(p) for p in sorted(Path(src).glob("*.c"))] + [str(HOST_RUNNER)]
+    cmd = [cc, "-O1", *C_FLAGS, *(SANITIZE if sanitize else ()), "-I", str(src), "-o",
+           str(exe), *srcs]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise HostBuildError(f"the generated C in {src} does not compile:\n{proc.stderr[-3000:]}")
+    return Path(exe)
+
+
+def run_host(exe: Path, x: np.ndarray, num_classes: int, timeout: float = 300) -> np.ndarray:
+    """int8 logits of the host build for int8 inputs ``x`` [n, in_features]."""
+    proc = subprocess.run([str(exe)], input=np.ascontiguousarray(x, np.int8).tobytes(),
+                          capture_output=True, timeout=timeout)  # fmt: skip
+    if proc.returncode != 0:
+        raise HostBuildError(f"{exe} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    out = np.frombuffer(proc.stdout, np.int8)
+    if out.size != len(x) * num_classes:
+        raise HostBuildError(f"{exe} returned {out.size} logits for {len(x)} inputs")
+    return out.reshape(len(x), num_classes)

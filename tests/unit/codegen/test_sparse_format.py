@@ -1,0 +1,71 @@
+"""The integer model and its reference engine: requantization arithmetic, independent
+recomputation, file format and the errors on bad input."""
+
+import numpy as np
+import pytest
+from helpers import random_integer_model
+
+from ecqx.codegen.sparse_format import (
+    LAST_BIT,
+    WINDOW,
+    decode_descriptors,
+    descriptors,
+    encode_sparse,
+    pack_dense,
+    storage_bits,
+    unpack_dense,
+)
+from ecqx.integer import IntegerModelError
+
+
+def test_unsigned_grid_codes_pack_without_wrapping():
+    """A layer with no negative weights uses the unsigned grid 0..2^b-1; its dense fields
+    must be wide enough (4-bit codes up to 15 need 8-bit two's-complement fields)."""
+    from ecqx.codegen.sparse_format import pack_dense, storage_bits, unpack_dense
+
+    codes = np.array([[0, 15, 8, 3], [1, 2, 9, 0]], np.int8)
+    assert storage_bits(4, 15) == 8 and storage_bits(4, 7) == 4 and storage_bits(2, 3) == 4
+    width = storage_bits(4, int(codes.max()))
+    assert np.array_equal(unpack_dense(pack_dense(codes, 4), width, codes.shape), codes)
+    model, _ = random_integer_model(seed=11)
+    model.layers[0].codes[:] = np.abs(model.layers[0].codes) * 2  # 0..14: unsigned 4-bit
+    model.validate()
+    model.layers[0].codes[0, 0] = 16
+    with pytest.raises(IntegerModelError, match="grid"):
+        model.validate()
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5])
+def test_sparse_and_packed_encodings_round_trip(bits):
+    rng = np.random.default_rng(bits)
+    hi = 2 ** (bits - 1) - 1
+    codes = rng.integers(-hi, hi + 1, size=(9, 700)).astype(np.int8)
+    codes[rng.random(codes.shape) < 0.97] = 0
+    codes[0] = 0
+    codes[1, 0] = hi
+    codes[2, :300] = 1  # 300 equal codes: split at 255 weights per group
+    enc = encode_sparse(codes)
+    assert enc.counts.min() >= 1 and enc.counts.max() == 255
+    ends = enc.bases.astype(int) + [
+        int(enc.offsets[k + n - 1])
+        for k, n in zip(
+            np.concatenate(([0], np.cumsum(enc.counts.astype(int))[:-1])), enc.counts.astype(int)
+        )
+    ]
+    assert (ends - enc.bases < WINDOW).all()
+    # a code spread over 700 columns needs several windows
+    assert enc.row_groups[1] > len(set(codes[1][codes[1] != 0].tolist()))
+    # the empty row 0 is one placeholder group (code 0, one offset) so every row ends a group
+    assert enc.row_groups[0] == 1 and enc.codes[0] == 0 and enc.counts[0] == 1
+    assert enc.nbytes == 4 * enc.groups + int((codes != 0).sum()) + 1
+    desc = descriptors(enc)
+    assert int(((desc >> LAST_BIT) & 1).sum()) == codes.shape[0]
+    assert np.array_equal(decode_descriptors(desc, enc.offsets, codes.shape), codes)
+    with pytest.raises(ValueError, match="rows"):
+        decode_descriptors(desc[:-1], enc.offsets, codes.shape)
+    packed = pack_dense(codes, bits)
+    width = storage_bits(bits)
+    # 8-bit rows are plain bytes; narrower rows fill whole 32-bit words
+    row_bytes = codes.shape[1] if width == 8 else 4 * -(-codes.shape[1] * width // 32)
+    assert packed.size == codes.shape[0] * row_bytes
+    assert np.array_equal(unpack_dense(packed, bits, codes.shape), codes)

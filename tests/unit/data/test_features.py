@@ -1,0 +1,24 @@
+"""Synthesized dataset layout, loader errors, MFCC front end."""
+
+import numpy as np
+import pytest
+
+from ecqx.data.features import MfccParams, mfcc
+
+
+def test_mfcc_shape_determinism_and_tone():
+    p = MfccParams()
+    assert (p.frames, p.n_mfcc, p.size) == (49, 15, 735)
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    f = mfcc(np.stack([tone, noise]))
+    assert f.shape == (2, 735) and f.dtype == np.float32
+    # BLAS may pick different SIMD kernels per call (alignment), so equal up to float rounding
+    np.testing.assert_allclose(f, mfcc(np.stack([tone, noise])), rtol=1e-5, atol=1e-4)
+    # a steady tone gives (almost) the same coefficients in every frame
+    frames = f[0].reshape(49, 15)
+    assert np.abs(frames[1:-1] - frames[1]).max() < 1e-3
+    assert not np.allclose(f[0], f[1])
+    with pytest.raises(ValueError, match="16000 samples"):
+        mfcc(np.zeros((1, 100)))

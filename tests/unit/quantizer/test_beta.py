@@ -1,0 +1,37 @@
+"""ECQ / ECQx assignment against a brute-force per-weight argmin, grids and codes."""
+
+import pytest
+import torch
+
+from ecqx.quantizer.assign import (
+    ecq_assign,
+    ecqx_assign,
+    log_relevance_ratio,
+    split_costs,
+    zero_preference,
+)
+from ecqx.quantizer.beta import search_beta, zero_counts
+from ecqx.quantizer.grid import make_grid
+
+
+@pytest.mark.parametrize("p", [0.0, 0.02, 0.1, 0.3])
+def test_beta_search_keeps_extra_sparsity_within_p(p):
+    torch.manual_seed(1)
+    w = torch.randn(5000, dtype=torch.float64) * 0.05
+    rel = torch.rand(5000, dtype=torch.float64) ** 6
+    grid = make_grid(w, 4)
+    c = split_costs(w, grid, 0.3)
+    g, t = log_relevance_ratio(rel), zero_preference(c)
+    beta, zeros = search_beta(g, t, p)
+    ecq_zeros = int((ecq_assign(w, grid, 0.3) == 0).sum())
+    got = int((ecqx_assign(w, grid, 0.3, rel, beta) == 0).sum())
+    assert got == zeros
+    assert got - ecq_zeros <= p * w.numel()
+    # beta is the largest feasible value on the search grid
+    if beta < 1.0:
+        nxt = beta + 1 / 256
+        over = int((ecqx_assign(w, grid, 0.3, rel, nxt) == 0).sum()) - ecq_zeros > p * w.numel()
+        counts = zero_counts(g, t, 256)
+        assert over or bool((counts[int(round(nxt * 256)) :] - counts[0] > p * w.numel()).any())
+    if p == 0.0:
+        assert got <= ecq_zeros
