@@ -10,13 +10,14 @@ import sys
 from types import ModuleType
 
 from ecqx import __version__
-from ecqx.commands import bench, data_synth, export, hil, pipeline, sweep, train
+from ecqx.commands import bench, data_synth, export, hil, holdout, pipeline, sweep, train
 from ecqx.errors import EcqxError
 
 # (name, module) in the order of the data flow; `data synth` is a subcommand of `data`
 COMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("train", train),
     ("sweep", sweep),
+    ("holdout", holdout),
     ("export", export),
     ("hil", hil),
     ("bench", bench),

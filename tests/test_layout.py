@@ -28,6 +28,7 @@ STAGES = {
     "ecqx.hil": 8,
     "ecqx.sweep": 9,
     "ecqx.sweep_plots": 9,
+    "ecqx.holdout": 9,
     "ecqx.pipeline": 10,
     "ecqx.commands": 11,
     "ecqx.cli": 11,

@@ -6,24 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from ecqx.commands.options import add_out
+from ecqx.commands.options import add_out, family, listed
+from ecqx.data.corpus import SIZES, clips_per_speaker
+from ecqx.data.voices import FAMILIES
 
 HELP = "generate the offline Speech Commands stand-in"
 DESCRIPTION = (
     "Synthesize a Google Speech Commands stand-in (same layout, all 35 words, speaker-disjoint "
-    "validation/testing lists) with espeak-ng and flite. Resumable."
+    "validation/testing lists) with three engine families (espeak-ng, flite, Festival), each "
+    "utterance augmented towards real recordings (tempo, pitch, vocal-tract length, room, "
+    "channel, noise and babble, gain, clipping). Deterministic for a seed; resumable."
 )
-SIZES = ("tiny", "small", "default")
 
 
 def add_size(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--size",
-        choices=SIZES,
-        default="default",
-        help="tiny: 6 speakers (tests, seconds); small: 40; default: 300 speakers "
-        "(~10k clips, a few minutes on 2 cores)",
-    )
+    sizes = "; ".join(f"{k}: {n} speakers ({n * clips_per_speaker():,} clips)"
+                      for k, n in SIZES.items())  # fmt: skip
+    p.add_argument("--size", choices=tuple(SIZES), default="default",
+                   help=f"{sizes} (default: default)")  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,11 +31,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_size(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--families", type=listed(family), default=list(FAMILIES),
+                   help="comma-separated engine families of the speakers (default "
+                   f"{','.join(FAMILIES)})")  # fmt: skip
+    p.add_argument("--test-only", action="store_true",
+                   help="list every clip for testing: a held-out set (e.g. of one family, made "
+                   "with another --seed) to evaluate models trained elsewhere")  # fmt: skip
     p.add_argument(
         "--force",
         action="store_true",
-        help="if --out holds a stand-in made with another --size/--seed, delete it and start "
-        "over (without --force that is refused: resuming would mix the two speaker splits)",
+        help="if --out holds a stand-in made with other settings, delete it and start over "
+        "(without --force that is refused: resuming would mix the two speaker splits)",
     )
 
 
@@ -43,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.data.synth import generate
 
     s = generate(Path(args.out), size=args.size, seed=args.seed, workers=args.workers,
-                 force=args.force)  # fmt: skip
-    print(f"wrote {s['clips']} clips from {s['speakers']} speakers to {args.out}")
+                 force=args.force, families=tuple(args.families),
+                 test_only=args.test_only)  # fmt: skip
+    shares = ", ".join(f"{f} {v['speakers']}" for f, v in s["family_share"].items())
+    print(f"wrote {s['clips']} clips from {s['speakers']} speakers ({shares}) to {args.out}")
     if s["failures"]:
-        print(f"{len(s['failures'])} clips failed, e.g. {s['failures'][0]}", file=sys.stderr)
+        print(f"{len(s['failures'])} speakers failed, e.g. {s['failures'][0]}", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import METHODS, TrainConfig
+from ecqx.data.voices import FAMILIES
 
 DEFAULT_DATA = Path("data/gsc-synth")
 
@@ -70,6 +71,12 @@ def listed(item: type) -> object:
         return values
 
     return parse
+
+
+def family(value: str) -> str:
+    if value not in FAMILIES:
+        raise argparse.ArgumentTypeError(f"engine family must be one of {', '.join(FAMILIES)}")
+    return value
 
 
 def method(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -51,9 +52,10 @@ def read_wav(path: Path, expect_rate: int = SAMPLE_RATE) -> np.ndarray:
     return x
 
 
-def write_wav(path: Path, x: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+def write_wav(path: Path | BinaryIO, x: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    """float [-1, 1] -> 16-bit mono wav in ``path`` (a file name or a binary file object)."""
     pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
+    with wave.open(path if hasattr(path, "write") else str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +20,12 @@ from tqdm import tqdm
 
 from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav
 from ecqx.data.cache import cached
+from ecqx.data.corpus import CORE_WORDS
 from ecqx.data.features import DEFAULT_MFCC, MfccParams, mfcc
-from ecqx.data.synth import CORE_WORDS
+from ecqx.data.synth import NOISE_DIR, speaker_families
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
 LABELS = (SILENCE, UNKNOWN) + CORE_WORDS
-NOISE_DIR = "_background_noise_"
 SILENCE_PERCENT = UNKNOWN_PERCENT = 10
 TIME_SHIFT = SAMPLE_RATE // 10
 NOISE_PROB, NOISE_VOLUME = 0.8, 0.1
@@ -63,8 +64,11 @@ def check_layout(root: Path) -> None:
         )
 
 
-def list_files(root: Path) -> dict[str, list[tuple[str, int]]]:
-    """split -> [(relative path, label index)] with the unknown words subsampled to 10%."""
+def list_files(
+    root: Path, keep: Callable[[str], bool] | None = None
+) -> dict[str, list[tuple[str, int]]]:
+    """split -> [(relative path, label index)] with the unknown words subsampled to 10%;
+    ``keep(speaker id)`` selects speakers (all by default)."""
     check_layout(root)
     lists = {
         s: set((root / f"{s}_list.txt").read_text().split()) for s in ("validation", "testing")
@@ -75,8 +79,12 @@ def list_files(root: Path) -> dict[str, list[tuple[str, int]]]:
             raise DataError(f"{s}_list.txt names {len(stray)} missing files, e.g. {stray[0]}")
     core: dict[str, list] = {s: [] for s in SPLITS}
     unknown: dict[str, list] = {s: [] for s in SPLITS}
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NOISE_DIR):
+    # word folders: not _background_noise_, _impulse_responses_ or hidden folders (caches)
+    words = sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "_.")
+    for d in words:
         for f in sorted(d.glob("*.wav")):
+            if keep is not None and not keep(f.name.split("_nohash_")[0]):
+                continue
             rel = f"{d.name}/{f.name}"
             split = next((s for s, n in lists.items() if rel in n), "training")
             if d.name in CORE_WORDS:
@@ -147,12 +155,22 @@ class GSCData:
         params: MfccParams = DEFAULT_MFCC,
         cache_dir: Path | None = None,
         progress: bool = True,
+        families: tuple[str, ...] | None = None,
     ) -> None:
+        """``families``: only the speakers of these engine families of a synthesized stand-in
+        (its SYNTH_INFO.json says who is who); all speakers by default."""
         # absolute, so a checkpoint's record of its data works from any folder
         self.root = Path(root).resolve()
         self.params = params
         self.progress = progress
-        self.files = list_files(self.root)
+        self.families = tuple(sorted(families)) if families is not None else None
+        keep = None
+        if families is not None:
+            family_of = speaker_families(self.root)
+            keep = lambda sid: family_of.get(sid) in families  # noqa: E731
+        self.files = list_files(self.root, keep)
+        if not any(f for v in self.files.values() for f, _ in v):
+            raise DataError(f"{self.root}: no clips of the engine families {families}")
         self.noises = load_noises(self.root)
         key = hashlib.sha256(
             json.dumps(

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow  # the toolchain, dpkg and the set-up script itsel
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_LIST = ROOT / "scripts" / "debian-packages.txt"
 # Programs the project runs itself (synthesis, firmware build, emulator, ELF inspection).
-PROGRAMS = ("espeak-ng", "flite", "gcc", "qemu-system-arm", "arm-none-eabi-gcc",
+PROGRAMS = ("espeak-ng", "flite", "festival", "gcc", "qemu-system-arm", "arm-none-eabi-gcc",
             "arm-none-eabi-as", "arm-none-eabi-objcopy", "arm-none-eabi-size",
             "arm-none-eabi-nm")  # fmt: skip
 
@@ -109,6 +109,17 @@ def test_programs_the_project_runs_come_from_listed_packages():
         assert where, f"{prog} is not installed: run scripts/setup.sh"
         paths.append(Path(where))
     assert unlisted(paths) == []
+
+
+def test_festival_voices_come_from_listed_packages():
+    """A voice is data Festival loads at run time: check the files of every voice used."""
+    from ecqx.data.voices import FESTIVAL_VOICES
+
+    folders = {p.name: p for p in Path("/usr/share/festival/voices").glob("*/*")}
+    for voice in FESTIVAL_VOICES:
+        assert voice in folders, f"festival voice {voice} is not installed: run scripts/setup.sh"
+        files = [f for f in folders[voice].rglob("*") if f.is_file()][:5]
+        assert files and unlisted(files) == [], voice
 
 
 def test_the_package_check_catches_an_unlisted_package():

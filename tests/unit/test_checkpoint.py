@@ -1,5 +1,5 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""The checkpoint format: pickle-free round trip, refusal of code-carrying, incomplete or old
+files."""
 
 import dataclasses
 import json

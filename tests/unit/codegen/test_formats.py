@@ -1,4 +1,4 @@
-"""Every exporter round-trips a small model and is checked against the reference engine."""
+"""The per-layer C weight encoding choice and its Cortex-M4 instruction cost model."""
 
 import dataclasses
 

@@ -1,5 +1,4 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""Sparse (centroid-grouped) and dense packed weight encodings round-trip exactly."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""WAV reading and writing, and clear errors for stereo, truncated and folder wavs."""
 
 import wave
 

@@ -1,4 +1,4 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""The feature cache: an unreadable entry is rebuilt, never trusted."""
 
 import numpy as np
 from helpers import copy_dataset

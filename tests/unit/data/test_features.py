@@ -1,4 +1,4 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""The MFCC front end: shape, determinism, a pure tone's spectrum."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""The Speech Commands loader: splits, balancing, and clear errors for missing or bad files."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,8 @@ from helpers import copy_dataset
 
 from ecqx.data.audio import DataError, write_wav
 from ecqx.data.gsc import LABELS, GSCData, list_files
+from ecqx.data.synth import speaker_families
+from ecqx.data.voices import FAMILIES
 
 
 def test_loader_splits_and_balancing(tiny_gsc):
@@ -59,3 +61,17 @@ def test_dataset_root_is_recorded_absolute(tiny_gsc, monkeypatch):
     monkeypatch.chdir(tiny_gsc.parent)
     data = GSCData(tiny_gsc.name, progress=False)
     assert data.root.is_absolute() and data.root == tiny_gsc.resolve()
+
+
+def speakers_of(data):
+    return {f.split("/")[1].split("_nohash_")[0] for v in data.files.values() for f, _ in v if f}
+
+
+def test_leaving_a_family_out_never_leaks_its_clips(tiny_gsc):
+    family_of = speaker_families(tiny_gsc)
+    for held in FAMILIES:
+        others = tuple(f for f in FAMILIES if f != held)
+        used = speakers_of(GSCData(tiny_gsc, families=others, progress=False))
+        assert used and {family_of[s] for s in used} == set(others)
+        used = speakers_of(GSCData(tiny_gsc, families=(held,), progress=False))
+        assert {family_of[s] for s in used} == {held}

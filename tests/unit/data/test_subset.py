@@ -1,4 +1,4 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""Deterministic class-stratified subsets."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Synthesized dataset layout, loader errors, MFCC front end."""
+"""The offline synthesizer: layout, speaker-disjoint lists, determinism, refusing foreign
+folders."""
 
 import json
 
@@ -7,13 +8,21 @@ import pytest
 from helpers import copy_dataset
 
 from ecqx.data.audio import DataError, read_wav, write_wav
-from ecqx.data.synth import GSC_WORDS, _clip_task, claim_folder, make_speakers
+from ecqx.data.corpus import GSC_WORDS, utterances
+from ecqx.data.synth import INFO_FILE, _speaker_task, claim_folder
+from ecqx.data.voices import FAMILIES, make_speakers
+
+
+def settings(size="tiny", seed=0, families=FAMILIES, test_only=False):
+    return {"size": size, "seed": seed, "families": list(families), "test_only": test_only}
 
 
 def test_synth_layout_and_speaker_disjoint_lists(tiny_gsc):
     for w in GSC_WORDS:
-        assert len(list((tiny_gsc / w).glob("*_nohash_*.wav"))) == 6
-    assert len(list((tiny_gsc / "_background_noise_").glob("*.wav"))) >= 5
+        assert len(list((tiny_gsc / w).glob("*_nohash_*.wav"))) == 6 * utterances(w)
+    noises = {p.stem for p in (tiny_gsc / "_background_noise_").glob("*.wav")}
+    assert {"white_noise", "babble_0"} <= noises
+    assert len(list((tiny_gsc / "_impulse_responses_").glob("*.wav"))) > 10
     val = (tiny_gsc / "validation_list.txt").read_text().split()
     test = (tiny_gsc / "testing_list.txt").read_text().split()
     assert val and test
@@ -32,34 +41,70 @@ def test_synth_layout_and_speaker_disjoint_lists(tiny_gsc):
 
 
 def test_synth_is_deterministic(tiny_gsc, tmp_path):
-    speaker = make_speakers(6, 0)[0]
-    (tmp_path / "cat").mkdir()
-    name, err = _clip_task((speaker, "cat", 0, 0, str(tmp_path)))
-    assert err is None
-    assert (tmp_path / name).read_bytes() == (tiny_gsc / name).read_bytes()
+    info = json.loads((tiny_gsc / INFO_FILE).read_text())
+    speaker = make_speakers(6, 0)[2]  # a Festival speaker: its one process makes every word
+    assert speaker.engine == "festival" and speaker.id in info["speaker_table"]
+    for w in GSC_WORDS:
+        (tmp_path / w).mkdir()
+    rooms = sorted((tiny_gsc / "_impulse_responses_").glob("*.wav"))
+    noises = sorted((tiny_gsc / "_background_noise_").glob("*.wav"))
+    written, errors = _speaker_task((speaker, 0, str(tmp_path), rooms, noises))
+    assert errors == [] and written == sum(utterances(w) for w in GSC_WORDS)
+    for f in tmp_path.glob("*/*.wav"):
+        rel = f.relative_to(tmp_path)
+        assert f.read_bytes() == (tiny_gsc / rel).read_bytes(), rel
+    # the two utterances of a core word differ (augmented separately)
+    a, b = (read_wav(tmp_path / "yes" / f"{speaker.id}_nohash_{i}.wav") for i in (0, 1))
+    assert np.abs(a - b).max() > 0.05
+
+
+def test_every_family_is_recorded_with_its_share_and_disjoint_splits(tiny_gsc):
+    info = json.loads((tiny_gsc / INFO_FILE).read_text())
+    assert set(info["family_share"]) == set(FAMILIES)
+    assert sum(v["speakers"] for v in info["family_share"].values()) == info["speakers"] == 6
+    table = info["speaker_table"]
+    assert {row["engine"] for row in table.values()} == set(FAMILIES)
+    by_split = {}
+    for sid, row in table.items():
+        by_split.setdefault(row["split"], set()).add(sid)
+    assert set(by_split) == {"training", "validation", "testing"}
+    assert sum(len(v) for v in by_split.values()) == len(table)  # each speaker in one split
 
 
 def test_synth_refuses_a_folder_made_with_other_settings(tiny_gsc, tmp_path):
     """Resuming into a stand-in of another seed would move its test speakers into training."""
     with pytest.raises(DataError, match="size tiny, seed 0.*--force"):
-        claim_folder(tiny_gsc, "tiny", 1)
+        claim_folder(tiny_gsc, settings(seed=1))
     with pytest.raises(DataError, match="size tiny, seed 0"):
-        claim_folder(tiny_gsc, "small", 0)
-    claim_folder(tiny_gsc, "tiny", 0)  # same settings: resume
+        claim_folder(tiny_gsc, settings(size="small"))
+    with pytest.raises(DataError, match="families"):
+        claim_folder(tiny_gsc, settings(families=("espeak",)))
+    claim_folder(tiny_gsc, settings())  # same settings: resume
     assert json.loads((tiny_gsc / "SYNTH_INFO.json").read_text())["complete"] is True
     # --force deletes the other stand-in's clips and records the new settings
     old = tmp_path / "old"
     copy_dataset(tiny_gsc, old)
-    claim_folder(old, "tiny", 1, force=True)
+    claim_folder(old, settings(seed=1), force=True)
     assert not list(old.glob("*/*_nohash_*.wav"))
     assert json.loads((old / "SYNTH_INFO.json").read_text())["seed"] == 1
     # an interrupted first run is recognised by its recorded settings
     with pytest.raises(DataError, match="seed 1"):
-        claim_folder(old, "tiny", 0)
+        claim_folder(old, settings())
     # wavs nobody synthesized are never deleted, not even with --force
     foreign = tmp_path / "mine"
     (foreign / "yes").mkdir(parents=True)
     write_wav(foreign / "yes" / "a.wav", np.zeros(16000, np.float32))
     with pytest.raises(DataError, match="did not write"):
-        claim_folder(foreign, "tiny", 0, force=True)
+        claim_folder(foreign, settings(), force=True)
     assert (foreign / "yes" / "a.wav").is_file()
+
+
+def test_a_test_only_set_of_one_family(tmp_path):
+    from ecqx.data.synth import generate
+
+    s = generate(tmp_path / "flite", size="tiny", seed=5, families=("flite",), test_only=True,
+                 progress=False)  # fmt: skip
+    assert s["family_share"] == {"flite": {"speakers": 6, "share": 1.0}}
+    listed = (tmp_path / "flite" / "testing_list.txt").read_text().split()
+    assert len(listed) == s["clips"] == 6 * sum(utterances(w) for w in GSC_WORDS)
+    assert not (tmp_path / "flite" / "validation_list.txt").read_text().split()

@@ -1,4 +1,4 @@
-"""Every exporter round-trips a small model and is checked against the reference engine."""
+"""The NNC (DeepCABAC) bitstream decodes to exactly the integer model's codes."""
 
 import numpy as np
 from helpers import random_integer_model

@@ -1,4 +1,4 @@
-"""Every exporter round-trips a small model and is checked against the reference engine."""
+"""ONNX QDQ in onnxruntime equals the reference engine bit for bit at every optimization level."""
 
 import numpy as np
 import onnx

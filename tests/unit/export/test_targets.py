@@ -1,4 +1,4 @@
-"""Every exporter round-trips a small model and is checked against the reference engine."""
+"""Every export target the CLI offers has a manager; report merging."""
 
 
 def test_every_target_the_cli_offers_has_a_manager():

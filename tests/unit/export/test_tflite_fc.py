@@ -1,4 +1,4 @@
-"""Every exporter round-trips a small model and is checked against the reference engine."""
+"""TFLite in LiteRT and TFLM against the reference engine (which are bit-exact, which are not)."""
 
 import dataclasses
 

@@ -1,5 +1,5 @@
-"""The HIL protocol on both sides, failure reporting with misbehaving devices, and the
-firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
+"""The HIL check against misbehaving devices: every failure ends in a report and keeps partial
+results."""
 
 import json
 

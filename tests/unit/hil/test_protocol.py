@@ -1,5 +1,5 @@
-"""The HIL protocol on both sides, failure reporting with misbehaving devices, and the
-firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
+"""The framed serial protocol: host and device parsers agree, errors, stray sync bytes, fuzzing
+under ASan."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,4 @@
-"""The HIL protocol on both sides, failure reporting with misbehaving devices, and the
-firmware built with PlatformIO and checked on the emulated Cortex-M4 end to end."""
+"""`ecqx hil` host-side checks: they fail before any emulator starts; stale firmware is rebuilt."""
 
 import json
 from pathlib import Path

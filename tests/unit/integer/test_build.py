@@ -1,5 +1,4 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""Building the integer model: the accumulator overflow proof refuses a crafted model."""
 
 import pytest
 from helpers import random_integer_model

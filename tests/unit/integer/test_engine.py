@@ -1,5 +1,4 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""The reference engine equals an independent exact rational computation."""
 
 from fractions import Fraction
 

@@ -1,5 +1,4 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""PyTorch fake-quant predictions agree with the reference engine."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""The integer model file: round trip, identity, and refusal of corrupt, edited or out-of-range
+files."""
 
 import json
 

@@ -1,5 +1,4 @@
-"""The integer model and its reference engine: requantization arithmetic, independent
-recomputation, file format and the errors on bad input."""
+"""Fixed-point requantization: multipliers, single and double rounding against exact arithmetic."""
 
 from fractions import Fraction
 

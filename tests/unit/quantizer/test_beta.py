@@ -1,4 +1,4 @@
-"""ECQ / ECQx assignment against a brute-force per-weight argmin, grids and codes."""
+"""ECQx's beta search keeps the extra sparsity within p."""
 
 import pytest
 import torch

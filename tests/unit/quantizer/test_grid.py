@@ -1,4 +1,4 @@
-"""ECQ / ECQx assignment against a brute-force per-weight argmin, grids and codes."""
+"""Uniform integer grids: rounding, signed and unsigned, the 2-bit step, bit range."""
 
 import pytest
 import torch

@@ -1,0 +1,179 @@
+"""The speakers of the Speech Commands stand-in: three families of Debian speech synthesizers.
+
+- ``espeak``: espeak-ng (formant synthesis), English accents x voice variants, pitch 0..99 and
+  rate in words/min set by espeak itself;
+- ``flite``: flite's diphone/cluster voices (kal16, awb, rms, slt), mean F0 in Hz and duration
+  stretch set by flite;
+- ``festival``: Festival with its English voices from Debian main (kal and ked diphone voices,
+  the HTS voice slt); duration stretch set by Festival, the pitch as a shift in semitones
+  applied afterwards (the HTS voice has no F0 target to set).
+
+Every speaker also gets a vocal-tract-length warp (``warp``), applied afterwards to its dry
+audio, so that two speakers of one base voice differ in formants as well as pitch and rate.
+A speaker's synthesizer settings are its identity: ``Speaker.id`` hashes them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav_bytes
+
+FAMILIES = ("espeak", "flite", "festival")
+# share of speakers per family (espeak has by far the most distinct voices)
+FAMILY_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.25}
+# the Debian package that provides each family (scripts/debian-packages.txt installs them)
+PACKAGES = {
+    "espeak": "espeak-ng",
+    "flite": "flite",
+    "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+}
+
+ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
+                  "en-gb-x-gbcwmd", "en-029", "en-us-nyc")  # fmt: skip
+# Variants that sound like robots or effects rather than speakers.
+_EXCLUDED_VARIANTS = re.compile(r"robo|robot|demonic|whisper|croak|tweaky| ", re.IGNORECASE)
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+
+
+@dataclass(frozen=True)
+class Speaker:
+    engine: str  # one of FAMILIES
+    voice: str  # espeak accent, flite voice or festival voice
+    variant: str  # espeak variant file name ("" otherwise)
+    pitch: float  # espeak 0..99; flite mean F0 in Hz; festival semitone shift
+    speed: float  # espeak words/min; flite and festival duration stretch
+    warp: float = 1.0  # vocal-tract-length factor: formants scale by this (1 = unchanged)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _need(program: str, family: str) -> None:
+    if shutil.which(program) is None:
+        raise DataError(
+            f"{program} is not installed (the {family} voices): apt-get install "
+            f"{PACKAGES[family]} (scripts/setup.sh does it)"
+        )
+
+
+def espeak_variants() -> list[str]:
+    """Variant names that really exist (an unknown name silently falls back to the default)."""
+    _need("espeak-ng", "espeak")
+    out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"Data at:\s*(\S+)", out)
+    vdir = Path(m.group(1) if m else "/usr/share/espeak-ng-data") / "voices" / "!v"
+    names = sorted(p.name for p in vdir.iterdir() if p.is_file()) if vdir.is_dir() else []
+    names = [n for n in names if not _EXCLUDED_VARIANTS.search(n)]
+    if not names:
+        raise DataError(f"no espeak-ng voice variants found under {vdir}")
+    return names
+
+
+def _draw(family: str, rng: np.random.Generator, variants: list[str]) -> Speaker:
+    warp = round(float(rng.uniform(0.9, 1.1)), 3)
+    if family == "espeak":
+        return Speaker("espeak", str(rng.choice(ESPEAK_ACCENTS)), str(rng.choice(variants)),
+                       int(rng.integers(15, 90)), int(rng.integers(100, 171)), warp)  # fmt: skip
+    if family == "flite":
+        return Speaker("flite", str(rng.choice(FLITE_VOICES)), "", int(rng.integers(80, 220)),
+                       round(float(rng.uniform(0.8, 1.3)), 2), warp)  # fmt: skip
+    return Speaker("festival", str(rng.choice(FESTIVAL_VOICES)), "",
+                   round(float(rng.uniform(-4, 4)), 1), round(float(rng.uniform(0.8, 1.3)), 2),
+                   warp)  # fmt: skip
+
+
+def make_speakers(n: int, seed: int, families: tuple[str, ...] = FAMILIES) -> list[Speaker]:
+    """``n`` distinct speakers of ``families`` in the shares of FAMILY_SHARE (renormalized),
+    deterministic for a seed."""
+    unknown = set(families) - set(FAMILIES)
+    if unknown or not families:
+        raise DataError(f"unknown engine families {sorted(unknown)}; choose from {FAMILIES}")
+    for fam in families:
+        _need({"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}[fam], fam)
+    rng = np.random.default_rng(seed)
+    variants = espeak_variants() if "espeak" in families else []
+    share = np.array([FAMILY_SHARE[f] for f in families])
+    share /= share.sum()
+    speakers: dict[str, Speaker] = {}
+    while len(speakers) < n:
+        # the first speakers cover every family, so even a tiny stand-in has them all
+        k = len(speakers)
+        fam = families[k] if k < len(families) else families[rng.choice(len(families), p=share)]
+        s = _draw(fam, rng, variants)
+        speakers.setdefault(s.id, s)
+    return list(speakers.values())
+
+
+def _resample(x: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return x
+    from scipy.signal import resample_poly  # scipy.signal is slow to import: not for --help
+
+    g = np.gcd(rate, SAMPLE_RATE)
+    return resample_poly(x, SAMPLE_RATE // g, rate // g).astype(np.float32)
+
+
+def _espeak(s: Speaker, word: str) -> np.ndarray:
+    cmd = ["espeak-ng", "-v", f"{s.voice}+{s.variant}", "-p", str(int(s.pitch)), "-s",
+           str(int(s.speed)), "--stdout", word]  # fmt: skip
+    x, rate = read_wav_bytes(subprocess.run(cmd, capture_output=True, check=True).stdout)
+    return _resample(x, rate)
+
+
+def _flite(s: Speaker, word: str) -> np.ndarray:
+    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
+        cmd = ["flite", "-voice", s.voice, "-t", word, "-o", f.name,
+               "--setf", f"duration_stretch={s.speed}",
+               "--setf", f"int_f0_target_mean={int(s.pitch)}"]  # fmt: skip
+        subprocess.run(cmd, capture_output=True, check=True)
+        x, rate = read_wav_bytes(Path(f.name).read_bytes())
+    return _resample(x, rate)
+
+
+def _festival(s: Speaker, words: list[str]) -> dict[str, np.ndarray]:
+    """One Festival process per speaker: its start-up (~0.3 s) costs more than a word."""
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [f"(voice_{s.voice})", f"(Parameter.set 'Duration_Stretch {s.speed})"]
+        for i, w in enumerate(words):
+            lines.append(
+                f'(utt.save.wave (utt.synth (Utterance Text "{w}")) "{tmp}/{i}.wav" \'riff)'
+            )
+        proc = subprocess.run(["festival", "--pipe"], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True)  # fmt: skip
+        said = (proc.stderr + proc.stdout).strip()
+        if "SIOD ERROR" in said:
+            # a missing voice is only an error message: Festival goes on in its default voice
+            raise DataError(
+                f"festival failed for voice {s.voice} ({said[-200:]}); is it installed? "
+                f"apt-get install {PACKAGES['festival']}"
+            )
+        out = {}
+        for i, w in enumerate(words):
+            f = Path(tmp) / f"{i}.wav"
+            if not f.is_file():
+                raise DataError(
+                    f"festival ({s.voice}) made no audio for {w!r}: {proc.stderr[-300:]}"
+                )
+            x, rate = read_wav_bytes(f.read_bytes())
+            out[w] = _resample(x, rate)
+    return out
+
+
+def synthesize(speaker: Speaker, words: list[str]) -> dict[str, np.ndarray]:
+    """Dry audio (16 kHz float32) of each word in ``speaker``'s synthesizer settings, before
+    the speaker's pitch shift and vocal-tract warp (``augment.speaker_voice``)."""
+    if speaker.engine == "festival":
+        return _festival(speaker, words)
+    one = _espeak if speaker.engine == "espeak" else _flite
+    return {w: one(speaker, w) for w in words}
