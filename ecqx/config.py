@@ -33,6 +33,7 @@ class TrainConfig:
     fp_lr: float = 0.01
     qat_lr: float = 1e-3
     weight_decay: float = 5e-4
+    spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     seed: int = 0
 
     def validate(self) -> None:
@@ -67,6 +68,7 @@ _RANGES = {
     "fp_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "qat_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "spec_masks": (lambda v: _int(v) and 0 <= v <= 4, "an integer 0..4"),
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
 }
 

@@ -25,6 +25,7 @@ from ecqx import checkpoint
 from ecqx.checkpoint import Checkpoint
 from ecqx.config import TrainConfig
 from ecqx.data.gsc import LABELS, GSCData
+from ecqx.data.specaugment import spec_mask
 from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
@@ -99,7 +100,7 @@ def pretrain(
     bar = tqdm(range(cfg.fp_epochs), desc="FP pre-training", disable=not progress)
     for epoch in bar:
         t0 = time.perf_counter()
-        x = normalize(data.features("training", epoch=epoch, seed=cfg.seed), norm)
+        x = epoch_features(data, cfg, norm, epoch)
         model.train()
         loss_sum, correct = 0.0, 0
         for idx in batches(len(y), cfg.batch, rng):
@@ -120,6 +121,16 @@ def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.T
     return torch.from_numpy((feats - norm[0]) / norm[1]).float()
 
 
+def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> torch.Tensor:
+    """The training features of one epoch: freshly augmented audio, standardized, and with
+    ``cfg.spec_masks`` SpecAugment masks, all drawn for (seed, epoch)."""
+    x = (data.features("training", epoch=epoch, seed=cfg.seed) - norm[0]) / norm[1]
+    if cfg.spec_masks:
+        rng = np.random.default_rng([cfg.seed, epoch, 7])
+        x = spec_mask(x, cfg.spec_masks, rng, data.params.frames, data.params.n_mfcc)
+    return torch.from_numpy(x).float()
+
+
 def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
 ) -> tuple[Quantizer, list[float]]:
@@ -130,7 +141,7 @@ def qat(
     times = []
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
-        x = normalize(data.features("training", epoch=cfg.fp_epochs + epoch, seed=cfg.seed), norm)
+        x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch)
         parts = batches(len(y), cfg.batch, rng)
         bar = tqdm(
             parts,
@@ -187,6 +198,7 @@ def train(
         "lr": cfg.fp_lr,
         "wd": cfg.weight_decay,
         "batch": cfg.batch,
+        "spec_masks": cfg.spec_masks,
     }
     fp_times: list[float] = []
     model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))

@@ -150,11 +150,15 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
         f"the output folder and reused (default {d.fp_epochs})",
     )
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
+    p.add_argument("--spec-masks", type=int, default=d.spec_masks,
+                   help="SpecAugment on the training MFCCs: this many time masks (up to 6 "
+                   "frames) and coefficient masks (up to 3) per example, 0..4 (default "
+                   f"{d.spec_masks}: off)")  # fmt: skip
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
-SCHEDULE_OPTIONS = ("epochs", "lam_warmup", "fp_epochs", "batch", "seed")
+SCHEDULE_OPTIONS = ("epochs", "lam_warmup", "fp_epochs", "batch", "spec_masks", "seed")
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

@@ -20,7 +20,11 @@ def test_export_command_on_a_trained_model(tiny_trained, tmp_path, capsys):
     # the C model compiled on the host and ran the test split bit-exactly
     assert report["agreement"]["c_host"]["outputs_equal"] == 1.0
     assert report["top1"]["c_host"] == report["top1"]["integer"]
-    assert report["agreement"]["onnxruntime_all"]["outputs_equal"] == 1.0
+    for level in ("disable_all", "basic", "extended", "all"):
+        # equal, or every differing int8 traced to a float32 near-tie (export/onnx_qdq.py)
+        ag = report["agreement"][f"onnxruntime_{level}"]
+        assert ag["outputs_equal"] == 1.0 or ag["unexplained"] == [], ag
+        assert ag["max_abs_diff"] <= 1
     assert report["agreement"]["litert_int8_weights"]["outputs_equal"] == 1.0
     assert report["agreement"]["tflm_vs_double_rounding"]["outputs_equal"] == 1.0
     assert report["agreement"]["pytorch_fake_quant_predictions"] >= 0.999

@@ -9,11 +9,7 @@ from ecqx.quantizer.assign import (
     cluster_probabilities,
     ecq_assign,
     ecqx_assign,
-    log_relevance_ratio,
-    split_costs,
-    zero_preference,
 )
-from ecqx.quantizer.beta import zero_counts
 from ecqx.quantizer.grid import make_grid, nearest_codes
 
 BITS = [2, 3, 4, 5]
@@ -83,16 +79,3 @@ def test_larger_lambda_never_lowers_sparsity(bits):
     ]
     assert all(b >= a for a, b in zip(sparsity, sparsity[1:])), sparsity
     assert sparsity[-1] > sparsity[0]
-
-
-def test_zero_counts_match_direct_assignment():
-    torch.manual_seed(0)
-    w = torch.randn(3000, dtype=torch.float64) * 0.05
-    rel = torch.rand(3000, dtype=torch.float64) ** 4
-    grid = make_grid(w, 4)
-    c = split_costs(w, grid, 0.4)
-    g, t = log_relevance_ratio(rel), zero_preference(c)
-    counts = zero_counts(g, t, 64)
-    assert counts.numel() == 65
-    for k in [0, 1, 7, 16, 32, 50, 64]:
-        assert counts[k] == int((ecqx_assign(w, grid, 0.4, rel, k / 64) == 0).sum())

@@ -14,14 +14,27 @@ from ecqx.quantizer.beta import search_beta, zero_counts
 from ecqx.quantizer.grid import make_grid
 
 
+def inputs(seed, n, power, lam):
+    """Weights, relevance (skewed by ``power``), grid and the beta search's two inputs."""
+    torch.manual_seed(seed)
+    w = torch.randn(n, dtype=torch.float64) * 0.05
+    rel = torch.rand(n, dtype=torch.float64) ** power
+    grid = make_grid(w, 4)
+    c = split_costs(w, grid, lam)
+    return w, rel, grid, log_relevance_ratio(rel), zero_preference(c)
+
+
+def test_zero_counts_match_direct_assignment():
+    w, rel, grid, g, t = inputs(0, 3000, 4, 0.4)
+    counts = zero_counts(g, t, 64)
+    assert counts.numel() == 65
+    for k in [0, 1, 7, 16, 32, 50, 64]:
+        assert counts[k] == int((ecqx_assign(w, grid, 0.4, rel, k / 64) == 0).sum())
+
+
 @pytest.mark.parametrize("p", [0.0, 0.02, 0.1, 0.3])
 def test_beta_search_keeps_extra_sparsity_within_p(p):
-    torch.manual_seed(1)
-    w = torch.randn(5000, dtype=torch.float64) * 0.05
-    rel = torch.rand(5000, dtype=torch.float64) ** 6
-    grid = make_grid(w, 4)
-    c = split_costs(w, grid, 0.3)
-    g, t = log_relevance_ratio(rel), zero_preference(c)
+    w, rel, grid, g, t = inputs(1, 5000, 6, 0.3)
     beta, zeros = search_beta(g, t, p)
     ecq_zeros = int((ecq_assign(w, grid, 0.3) == 0).sum())
     got = int((ecqx_assign(w, grid, 0.3, rel, beta) == 0).sum())
