@@ -14,6 +14,8 @@ from ecqx.errors import EcqxError
 CHECKPOINT_FORMAT = "ecqx-checkpoint"
 CHECKPOINT_VERSION = 1
 METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
+# per-layer lambda: size = lam * N_l / N_max; collapse = lam * lambda_max_l * size factor
+LAMBDA_MODES = ("size", "collapse")
 
 
 class ConfigError(EcqxError, ValueError):
@@ -28,6 +30,7 @@ class TrainConfig:
     method: str = "ecqx"
     epochs: int = 12
     lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
+    lam_mode: str = "size"
     fp_epochs: int = 30
     batch: int = 64
     fp_lr: float = 0.01
@@ -61,6 +64,7 @@ _RANGES = {
     "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),
+    "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),

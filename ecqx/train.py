@@ -135,7 +135,8 @@ def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
 ) -> tuple[Quantizer, list[float]]:
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
-                  lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup))  # fmt: skip
+                  lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
+                  lam_mode=cfg.lam_mode)  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times = []

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
-from ecqx.config import METHODS, TrainConfig
+from ecqx.config import LAMBDA_MODES, METHODS, TrainConfig
 from ecqx.data.voices import FAMILIES
 
 DEFAULT_DATA = Path("data/gsc-synth")
@@ -126,6 +126,18 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     add_schedule_options(p)
 
 
+def add_lam_mode(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument(
+        "--lam-mode",
+        choices=LAMBDA_MODES,
+        default=d.lam_mode,
+        help="per-layer lambda: size = --lam x N_layer / N_largest (--lam ~16..1024); "
+        "collapse = --lam x the layer's own collapse lambda x (N_layer / N_largest + 0.05) "
+        f"/ 1.05 (--lam a fraction, ~0.05..1) (default {d.lam_mode})",
+    )
+
+
 def add_schedule_options(p: argparse.ArgumentParser) -> None:
     """The options a single run and a sweep share."""
     d = TrainConfig()
@@ -135,6 +147,7 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
         default=d.epochs,
         help=f"quantization-aware training epochs (default {d.epochs})",
     )
+    add_lam_mode(p)
     p.add_argument(
         "--lam-warmup",
         type=float,
@@ -158,7 +171,8 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
-SCHEDULE_OPTIONS = ("epochs", "lam_warmup", "fp_epochs", "batch", "spec_masks", "seed")
+SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "spec_masks",
+                    "seed")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

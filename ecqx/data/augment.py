@@ -34,18 +34,19 @@ def _effects(rooms: list[Path], noises: list[Path]) -> dict[str, tuple[float, ob
     """name -> (probability per clip, factory taking that probability); the word-level
     effects (tempo, pitch) come first, the rest act on the 1 s window in this order."""
     return {
-        "tempo": (0.8, lambda p: A.TimeStretch(min_rate=0.85, max_rate=1.15,
+        "tempo": (0.8, lambda p: A.TimeStretch(min_rate=0.9, max_rate=1.1,
                                                leave_length_unchanged=False, p=p)),
         "pitch": (0.8, lambda p: A.PitchShift(min_semitones=-1.5, max_semitones=1.5, p=p)),
-        "room": (0.5, lambda p: A.ApplyImpulseResponse(ir_path=rooms, p=p,
+        "room": (0.4, lambda p: A.ApplyImpulseResponse(ir_path=rooms, p=p,
                                                        leave_length_unchanged=True)),
-        "bandpass": (0.35, lambda p: A.BandPassFilter(
-            min_center_freq=800, max_center_freq=2500, min_bandwidth_fraction=0.8,
-            max_bandwidth_fraction=1.8, p=p)),
-        "eq": (0.35, lambda p: A.SevenBandParametricEQ(min_gain_db=-6, max_gain_db=6, p=p)),
-        "noise": (0.6, lambda p: A.AddBackgroundNoise(sounds_path=noises, min_snr_db=5,
-                                                      max_snr_db=30, p=p)),
-        "color_noise": (0.2, lambda p: A.AddColorNoise(min_snr_db=15, max_snr_db=40, p=p)),
+        # a microphone's band: high-pass 60..300 Hz, low-pass 3.5..7.5 kHz
+        "bandpass": (0.3, lambda p: A.Compose([
+            A.HighPassFilter(min_cutoff_freq=60, max_cutoff_freq=300, p=1.0),
+            A.LowPassFilter(min_cutoff_freq=3500, max_cutoff_freq=7500, p=1.0)], p=p)),
+        "eq": (0.3, lambda p: A.SevenBandParametricEQ(min_gain_db=-4, max_gain_db=4, p=p)),
+        "noise": (0.5, lambda p: A.AddBackgroundNoise(sounds_path=noises, min_snr_db=10,
+                                                      max_snr_db=35, p=p)),
+        "color_noise": (0.2, lambda p: A.AddColorNoise(min_snr_db=20, max_snr_db=45, p=p)),
         "gain": (0.5, lambda p: A.Gain(min_gain_db=-6, max_gain_db=6, p=p)),
         "clipping": (0.03, lambda p: A.ClippingDistortion(min_percentile_threshold=5,
                                                           max_percentile_threshold=25, p=p)),
@@ -98,9 +99,9 @@ def speaker_voice(x: np.ndarray, pitch_semitones: float, warp: float) -> np.ndar
 
 
 def make_rooms(folder: Path, n: int, seed: int) -> list[Path]:
-    """``n`` room impulse responses (shoebox rooms 3x3x2.4 .. 9x7x3.5 m, RT60 0.15..0.8 s,
-    source and microphone anywhere 0.5 m from the walls) as 16 kHz wavs; existing files are
-    kept (the same seed writes the same files)."""
+    """``n`` room impulse responses as 16 kHz wavs: shoebox rooms 3x3x2.4 .. 9x7x3.5 m, RT60
+    0.15..0.6 s, the microphone 0.3..1.5 m from the talker (a phone or laptop, as in GSC),
+    both at least 0.3 m from the walls. Existing files are kept (same seed, same files)."""
     import pyroomacoustics as pra  # only when synthesizing
 
     folder = Path(folder)
@@ -109,8 +110,11 @@ def make_rooms(folder: Path, n: int, seed: int) -> list[Path]:
     paths = []
     for i in range(n):
         dims = rng.uniform([3, 3, 2.4], [9, 7, 3.5])
-        rt60 = rng.uniform(0.15, 0.8)
-        src, mic = (rng.uniform([0.5, 0.5, 0.8], dims - 0.5) for _ in range(2))
+        rt60 = rng.uniform(0.15, 0.6)
+        src = rng.uniform([0.5, 0.5, 1.0], dims - [0.5, 0.5, 0.8])
+        direction = rng.normal(size=3)
+        mic = src + rng.uniform(0.3, 1.5) * direction / np.linalg.norm(direction)
+        mic = np.clip(mic, 0.3, dims - 0.3)
         path = folder / f"room_{i:03d}.wav"
         paths.append(path)
         if path.is_file():

@@ -93,6 +93,33 @@ def split_costs(w: torch.Tensor, grid: Grid, lam: float) -> SplitCosts:
     return SplitCosts(zero=zero, nonzero=nonzero, nonzero_code=code)
 
 
+def collapse_lambda(w: torch.Tensor, grid: Grid) -> float:
+    """The smallest lambda at which ECQ (Eq. 1) empties every cluster rarer than zero, with
+    the information contents of the nearest-neighbour pre-assignment: the layer's collapse
+    point, where (nearly) all its weights go to zero.
+
+    In steps (x = w / step), zero beats centroid c when x^2 + lam I_0 <= (x - c)^2 + lam I_c,
+    i.e. lam (I_c - I_0) >= 2xc - c^2. The right side grows with xc, so per centroid only the
+    most extreme weight on its side matters; lambda_max is the largest such ratio. (The squared
+    distance enters once, as 2xc - c^2.) A cluster at least as populous as zero (the neighbours
+    of zero on a fine 5-bit grid) cannot be emptied at any lambda while the weights stand
+    still; QAT empties it later, once the shadows drift to zero, so it does not count. 0 when
+    no cluster counts (an all-zero layer)."""
+    x = w.detach().flatten().to(torch.float64) / grid.step
+    info = information_content(cluster_probabilities(w, grid)).tolist()
+    i0 = info[-grid.lo]
+    lam_max = 0.0
+    for c in range(grid.lo, grid.hi + 1):
+        ic = info[c - grid.lo]
+        if c == 0 or math.isinf(ic) or ic <= i0:
+            continue
+        edge = float(x.max()) if c > 0 else float(x.min())
+        gain = 2 * edge * c - c * c  # distance saved by choosing c instead of zero
+        if gain > 0:
+            lam_max = max(lam_max, gain / (ic - i0))
+    return lam_max
+
+
 def zero_preference(costs: SplitCosts) -> torch.Tensor:
     """t = ln(nonzero cost) - ln(zero cost): the zero cluster wins iff its multiplier m
     satisfies ln(m) <= t. Both costs are non-negative; clamping keeps t finite where a weight

@@ -18,7 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecqx.bits import check_bits
-from ecqx.quantizer.assign import choose_codes, log_relevance_ratio, split_costs, zero_preference
+from ecqx.config import LAMBDA_MODES
+from ecqx.quantizer.assign import (
+    choose_codes,
+    collapse_lambda,
+    log_relevance_ratio,
+    split_costs,
+    zero_preference,
+)
 from ecqx.quantizer.beta import DEFAULT_RESOLUTION, search_beta
 from ecqx.quantizer.grid import Grid, dequantize, make_grid
 from ecqx.quantizer.relevance import LRP, Criterion, ForwardTrace, NoRelevance
@@ -56,6 +63,20 @@ class StepStats:
     betas: list[float] = field(default_factory=list)
 
 
+SIZE_FLOOR = 0.05  # the collapse mode's size factor: (share + floor) / (1 + floor)
+
+
+def layer_lambda(lam: float, mode: str, share: float, w: torch.Tensor, grid: Grid) -> float:
+    """One layer's lambda. ``size``: ``lam * N_l / N_max`` (smaller layers proportionally
+    less pressure; distances in steps). ``collapse``: ``lam`` is a fraction of the layer's own
+    collapse point (``collapse_lambda``), times a size factor with a floor,
+    ``(N_l / N_max + 0.05) / 1.05``, so every layer feels pressure relative to what it can
+    take: no layer dies first because it is the largest."""
+    if mode == "size":
+        return lam * share
+    return lam * collapse_lambda(w, grid) * (share + SIZE_FLOOR) / (1 + SIZE_FLOOR)
+
+
 def relevance_update(
     running: torch.Tensor | None, raw: torch.Tensor, momentum: float
 ) -> torch.Tensor:
@@ -84,8 +105,11 @@ class Quantizer:
         grad_scaling: bool = True,
         beta_resolution: int = DEFAULT_RESOLUTION,
         lam_scale: float = 1.0,
+        lam_mode: str = "size",
     ) -> None:
         check_bits(bits)
+        if lam_mode not in LAMBDA_MODES:
+            raise ValueError(f"lam_mode must be one of {LAMBDA_MODES}, got {lam_mode!r}")
         if lam < 0:
             raise ValueError(f"lambda must be >= 0, got {lam}")
         if not 0.0 <= p <= 1.0:
@@ -103,18 +127,20 @@ class Quantizer:
         self.lam_scale = lam_scale
         self.grad_scaling = grad_scaling
         self.beta_resolution = beta_resolution
+        self.lam_mode = lam_mode
         largest = max(m.weight.numel() for _, m in named)
         self.layers: list[LayerState] = []
         for name, m in named:
             shadow = nn.Parameter(m.weight.detach().clone())
+            grid = make_grid(shadow.detach(), bits)
+            share = m.weight.numel() / largest
             self.layers.append(
                 LayerState(
                     name=name,
                     module=m,
-                    grid=make_grid(shadow.detach(), bits),
+                    grid=grid,
                     shadow=shadow,
-                    # Smaller layers get a proportionally weaker entropy constraint.
-                    lam=lam * m.weight.numel() / largest,
+                    lam=layer_lambda(lam, lam_mode, share, shadow.detach(), grid),
                     codes=torch.zeros_like(m.weight, dtype=torch.int64),
                 )
             )
@@ -224,6 +250,7 @@ class Quantizer:
         return {
             "bits": self.bits,
             "lam": self.lam,
+            "lam_mode": self.lam_mode,
             "p": self.p,
             "criterion": self.criterion.name,
             "layers": {

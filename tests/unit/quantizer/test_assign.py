@@ -7,6 +7,7 @@ import torch
 
 from ecqx.quantizer.assign import (
     cluster_probabilities,
+    collapse_lambda,
     ecq_assign,
     ecqx_assign,
 )
@@ -79,3 +80,23 @@ def test_larger_lambda_never_lowers_sparsity(bits):
     ]
     assert all(b >= a for a, b in zip(sparsity, sparsity[1:])), sparsity
     assert sparsity[-1] > sparsity[0]
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5])
+def test_collapse_lambda_is_where_every_weight_goes_to_zero(bits):
+    torch.manual_seed(bits)
+    w = torch.randn(4000, dtype=torch.float64) * 0.05
+    grid = make_grid(w, bits)
+    lam_max = collapse_lambda(w, grid)
+    assert 0 < lam_max < float("inf")
+    p = cluster_probabilities(w, grid)
+    rarer = [c for c in range(grid.lo, grid.hi + 1) if c and 0 < p[c - grid.lo] < p[-grid.lo]]
+    assert rarer  # the outer clusters always are
+
+    def used(lam):
+        return set(ecq_assign(w, grid, lam).unique().tolist()) & set(rarer)
+
+    assert used(lam_max * 1.001) == set() and used(lam_max * 0.99)
+    if bits <= 4:  # every non-zero cluster is rarer than zero: all weights go
+        assert int((ecq_assign(w, grid, lam_max * 1.001) != 0).sum()) == 0
+    assert collapse_lambda(torch.zeros(10, dtype=torch.float64), grid) == 0.0

@@ -131,3 +131,20 @@ def test_lambda_scale_ramps_from_nearest_neighbour_to_full_lambda():
         q.assign()
         half_way.append(q.sparsity())
     assert half_way == sorted(half_way) and half_way[-1] == full > half_way[0]
+
+
+def test_collapse_mode_gives_each_layer_a_share_of_its_own_collapse_point():
+    from ecqx.quantizer.assign import collapse_lambda
+    from ecqx.quantizer.qat import SIZE_FLOOR
+
+    size = Quantizer(pretrained()[0], bits=4, lam=2.0, lam_mode="size")
+    largest = max(s.shadow.numel() for s in size.layers)
+    for s in size.layers:
+        assert s.lam == pytest.approx(2.0 * s.shadow.numel() / largest)
+    coll = Quantizer(pretrained()[0], bits=4, lam=0.5, lam_mode="collapse")
+    for s in coll.layers:
+        share = s.shadow.numel() / largest
+        want = 0.5 * collapse_lambda(s.shadow.detach(), s.grid) * (share + SIZE_FLOOR) / 1.05
+        assert s.lam == pytest.approx(want) and s.lam > 0
+    with pytest.raises(ValueError, match="lam_mode"):
+        Quantizer(pretrained()[0], lam_mode="depth")
