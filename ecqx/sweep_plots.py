@@ -5,6 +5,7 @@ writes one PNG."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -133,6 +134,36 @@ def relevance_figure(run: Path, path: Path, layer: int = 0) -> Path | None:
     )
 
 
+def layer_trajectories(runs: dict[str, dict], path: Path) -> Path | None:
+    """Per-layer sparsity over the QAT epochs, one panel per run (``metrics.json`` of each):
+    which layer a lambda parametrization empties first, and whether one dies."""
+    runs = {k: m for k, m in runs.items() if m.get("qat_layer_sparsity")}
+    if not runs:
+        return None
+    cols = min(4, len(runs))
+    rows_ = math.ceil(len(runs) / cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(3.6 * cols, 2.8 * rows_), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, (name, m) in zip(axes.flat, sorted(runs.items())):
+        traj = np.asarray(m["qat_layer_sparsity"]) * 100
+        epochs = np.arange(1, len(traj) + 1)
+        for k in range(traj.shape[1]):
+            ax.plot(epochs, traj[:, k], label=f"layer {k}", color=plt.cm.viridis(k / traj.shape[1]))
+        top1 = m["top1_quantized"]["testing"] * 100
+        ax.set_title(f"{name}\n{m['sparsity'] * 100:.1f}% zeros, top-1 {top1:.1f}%", fontsize=8)
+        ax.set_xlabel("QAT epoch")
+        ax.set_ylim(0, 100)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("layer sparsity (%)")
+    for ax in list(axes.flat)[len(runs) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def draw_figures(rows: list[dict], out: Path) -> list[Path]:
     """Every figure of a sweep: Fig. 7 per bit width, Fig. 9, and Fig. 4 for the input and
     output layers of the sparsest ECQx run. Returns the files drawn."""
@@ -142,6 +173,12 @@ def draw_figures(rows: list[dict], out: Path) -> list[Path]:
         for b in sorted({int(r["bits"]) for r in rows})
     ]
     figs.append(accuracy_vs_size(rows, out / "fig9_top1_vs_size.png"))
+    metrics = {}
+    for r in rows:
+        f = out / "runs" / r["run"] / "metrics.json"
+        if f.is_file():
+            metrics[r["run"]] = json.loads(f.read_text())
+    figs.append(layer_trajectories(metrics, out / "layer_sparsity_trajectories.png"))
     ecqx_runs = [r for r in rows if r["method"] == "ecqx"]
     if ecqx_runs:
         pick = max(ecqx_runs, key=lambda r: float(r["sparsity"]))

@@ -133,13 +133,15 @@ def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> 
 
 def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
-) -> tuple[Quantizer, list[float]]:
+) -> tuple[Quantizer, list[float], list[list[float]]]:
+    """ECQ/ECQx QAT; returns the quantizer, seconds per epoch and each epoch's per-layer
+    sparsity (the trajectories that show which layer a lambda empties first)."""
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode)  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
-    times = []
+    times, trajectory = [], []
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch)
@@ -167,13 +169,14 @@ def qat(
                 sparsity=f"{st.sparsity:.3f}",
             )
         times.append(time.perf_counter() - t0)
+        trajectory.append([round(s.sparsity, 5) for s in q.layers])
         if progress:
             tqdm.write(
                 f"{cfg.method.upper()} epoch {epoch + 1}/{cfg.epochs}: loss {loss_sum / seen:.3f} "
                 f"acc {percent(correct / seen)} sparsity {percent(q.sparsity())} "
                 f"({times[-1]:.1f} s)"
             )
-    return q, times
+    return q, times, trajectory
 
 
 def train(
@@ -220,7 +223,7 @@ def train(
         for s in ("training", "validation", "testing")
     }
     fp_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
-    q, qat_times = qat(model, data, cfg, norm, progress)
+    q, qat_times, trajectory = qat(model, data, cfg, norm, progress)
     q_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
     layers = q.layer_report()
     n_weights = sum(math.prod(r["shape"]) for r in layers)
@@ -235,6 +238,7 @@ def train(
         "layers": layers,
         "fp_epoch_seconds": fp_times,
         "qat_epoch_seconds": qat_times,
+        "qat_layer_sparsity": trajectory,  # per epoch, per layer (forward order)
         "data": {
             "root": str(data.root),
             "key": data.key,

@@ -35,7 +35,8 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
             assert by[(m, b, 32.0)] >= by[(m, b, 2.0)]
     for f in ("fig7_top1_vs_sparsity_4bit.png", "fig9_top1_vs_size.png",
               "fig4_weight_vs_relevance_input_layer.png",
-              "fig4_weight_vs_relevance_output_layer.png"):  # fmt: skip
+              "fig4_weight_vs_relevance_output_layer.png",
+              "layer_sparsity_trajectories.png"):  # fmt: skip
         assert (tmp_path / f).stat().st_size > 5000, f
     capsys.readouterr()
     # resume: nothing is trained again

@@ -66,6 +66,9 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
     assert set(metrics["top1_quantized"]) == {"training", "validation", "testing"}
     assert 0 <= metrics["sparsity"] <= 1 and len(metrics["layers"]) == 7
     assert len(metrics["qat_epoch_seconds"]) == 2
+    traj = metrics["qat_layer_sparsity"]
+    assert len(traj) == 2 and all(len(e) == 7 and all(0 <= v <= 1 for v in e) for e in traj)
+    assert traj[-1] == [round(r["sparsity"], 5) for r in metrics["layers"]]
     ckpt = Checkpoint.load(out)
     assert ckpt.config["bits"] == 3 and ckpt.labels == list(LABELS)
     for name, layer in ckpt.quantizer["layers"].items():
