@@ -27,6 +27,7 @@ class MfccParams:
     f_min: float = 20.0
     f_max: float = 8000.0
     log_floor: float = 1e-6
+    cmn: bool = False  # subtract each clip's mean over its frames from every coefficient
 
     @property
     def frames(self) -> int:
@@ -83,4 +84,9 @@ def mfcc(clips: np.ndarray, p: MfccParams = DEFAULT_MFCC) -> np.ndarray:
     frames = clips[:, idx] * np.hanning(p.window + 2)[1:-1]
     power = np.abs(np.fft.rfft(frames, n=p.n_fft, axis=-1)) ** 2
     mel = np.log(np.maximum(power @ mel_filterbank(p).T, p.log_floor))
-    return (mel @ dct_matrix(p).T).reshape(len(clips), -1).astype(np.float32)
+    coeffs = mel @ dct_matrix(p).T  # (N, frames, n_mfcc)
+    if p.cmn:
+        # cepstral mean normalization: a fixed channel (microphone, room colour, gain, a
+        # synthesizer's spectral tilt) adds a constant to every frame's cepstrum
+        coeffs = coeffs - coeffs.mean(axis=1, keepdims=True)
+    return coeffs.reshape(len(clips), -1).astype(np.float32)

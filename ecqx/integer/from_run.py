@@ -15,18 +15,21 @@ CALIBRATION_SAMPLES = 2000
 
 
 def load_data(ck: Checkpoint, data: Path | None):  # noqa: ANN201 - GSCData, imported lazily
-    """``data`` if given, else the folder the checkpoint was trained on."""
+    """``data`` if given, else the folder the checkpoint was trained on, with the front end
+    the checkpoint was trained with."""
+    from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
 
+    params = MfccParams(**ck.mfcc)
     if data:
-        return GSCData(Path(data))
+        return GSCData(Path(data), params=params)
     root = ck.data_root
     if not root.is_dir():
         raise DataError(
             f"the model was trained on {root.resolve()}, which is not there any more; pass "
             "--data with that Speech Commands folder (or a copy of it)"
         )
-    return GSCData(root)
+    return GSCData(root, params=params)
 
 
 def build_integer(

@@ -22,3 +22,15 @@ def test_mfcc_shape_determinism_and_tone():
     assert not np.allclose(f[0], f[1])
     with pytest.raises(ValueError, match="16000 samples"):
         mfcc(np.zeros((1, 100)))
+
+
+def test_cepstral_mean_normalization_removes_a_fixed_channel():
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(16000)).astype(np.float32)
+    p = MfccParams(cmn=True)
+    a = mfcc(x, p).reshape(p.frames, p.n_mfcc)
+    assert np.allclose(a.mean(axis=0), 0, atol=1e-4)
+    # a gain change is a constant on c0 and vanishes; the plain features move
+    louder = mfcc(3 * x, p)
+    assert np.allclose(louder, a.reshape(1, -1), atol=1e-3)
+    assert not np.allclose(mfcc(3 * x), mfcc(x), atol=1e-1)

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from ecqx.data.audio import DataError
+from ecqx.data.features import DEFAULT_MFCC, MfccParams
 
 
 def test_missing_training_data_names_the_path_tried(tmp_path):
@@ -12,4 +13,12 @@ def test_missing_training_data_names_the_path_tried(tmp_path):
 
     gone = tmp_path / "moved-away"
     with pytest.raises(DataError, match=f"{gone}.*--data"):
-        load_data(SimpleNamespace(data_root=gone), None)
+        load_data(SimpleNamespace(data_root=gone, mfcc=DEFAULT_MFCC.to_dict()), None)
+
+
+def test_the_data_gets_the_checkpoints_front_end(tiny_gsc):
+    from ecqx.integer.from_run import load_data
+
+    ck = SimpleNamespace(data_root=tiny_gsc, mfcc=MfccParams(cmn=True).to_dict())
+    assert load_data(ck, None).params == MfccParams(cmn=True)
+    assert load_data(ck, tiny_gsc).params.cmn
