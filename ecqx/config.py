@@ -37,6 +37,7 @@ class TrainConfig:
     qat_lr: float = 1e-3
     weight_decay: float = 5e-4
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
+    relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     seed: int = 0
 
     def validate(self) -> None:
@@ -73,6 +74,7 @@ _RANGES = {
     "qat_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "spec_masks": (lambda v: _int(v) and 0 <= v <= 4, "an integer 0..4"),
+    "relevance_every": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
 }
 

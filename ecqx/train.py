@@ -138,7 +138,7 @@ def qat(
     sparsity (the trajectories that show which layer a lambda empties first)."""
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
-                  lam_mode=cfg.lam_mode)  # fmt: skip
+                  lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every)  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []

@@ -163,6 +163,10 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
         f"the output folder and reused (default {d.fp_epochs})",
     )
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
+    p.add_argument("--relevance-every", type=int, default=d.relevance_every,
+                   help="ECQx: LRP relevance and the beta search every k-th QAT step (the "
+                   "relevance is a running average; 1 = every step, the paper's way; default "
+                   f"{d.relevance_every})")  # fmt: skip
     p.add_argument("--spec-masks", type=int, default=d.spec_masks,
                    help="SpecAugment on the training MFCCs: this many time masks (up to 6 "
                    "frames) and coefficient masks (up to 3) per example, 0..4 (default "
@@ -172,7 +176,7 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "spec_masks",
-                    "seed")  # fmt: skip
+                    "relevance_every", "seed")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

@@ -11,6 +11,7 @@ within p. The grid (step size) is fixed at the start, as ECQ does not train cent
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -106,6 +107,7 @@ class Quantizer:
         beta_resolution: int = DEFAULT_RESOLUTION,
         lam_scale: float = 1.0,
         lam_mode: str = "size",
+        relevance_every: int = 1,
     ) -> None:
         check_bits(bits)
         if lam_mode not in LAMBDA_MODES:
@@ -128,6 +130,13 @@ class Quantizer:
         self.grad_scaling = grad_scaling
         self.beta_resolution = beta_resolution
         self.lam_mode = lam_mode
+        if relevance_every < 1:
+            raise ValueError(f"relevance_every must be >= 1, got {relevance_every}")
+        # ECQx's extra cost is the relevance pass and the beta search; both may run every k-th
+        # step only: the running relevance is a momentum average anyway, and between searches
+        # each layer keeps its beta (the p guarantee is still enforced at every assignment)
+        self.relevance_every = relevance_every
+        self.steps = 0
         largest = max(m.weight.numel() for _, m in named)
         self.layers: list[LayerState] = []
         for name, m in named:
@@ -153,13 +162,17 @@ class Quantizer:
     def uses_relevance(self) -> bool:
         return not isinstance(self.criterion, NoRelevance)
 
-    def assign(self) -> None:
-        """Re-assign every layer's shadow weights and write the quantized weights to the model."""
+    def assign(self, search: bool = True) -> None:
+        """Re-assign every layer's shadow weights and write the quantized weights to the model;
+        ``search=False`` keeps each layer's beta instead of searching it again."""
         for s in self.layers:
             costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale)
             t = zero_preference(costs)
             g = None if s.relevance is None else log_relevance_ratio(s.relevance)
-            s.beta = 0.0 if g is None else search_beta(g, t, self.p, self.beta_resolution)[0]
+            if g is None:
+                s.beta = 0.0
+            elif search:
+                s.beta = search_beta(g, t, self.p, self.beta_resolution)[0]
             codes = choose_codes(costs, g, s.beta, t)
             if g is not None:
                 # float32 rounding at a breakpoint can differ from the search's count by a
@@ -189,11 +202,12 @@ class Quantizer:
         for s in self.layers:
             s.module.weight.grad = None
         modules = [s.module for s in self.layers]
-        with ForwardTrace(modules) as trace:
+        fresh = self.uses_relevance and self.steps % self.relevance_every == 0
+        with ForwardTrace(modules) if fresh else nullcontext() as trace:
             out = self.model(x)
         loss = loss_fn(out, target)
         loss.backward()
-        if self.uses_relevance:
+        if fresh:
             raw = self.criterion(self.model, modules, x, target, trace)
             if raw is not None:
                 self.update_relevance(raw)
@@ -211,7 +225,8 @@ class Quantizer:
                 s.shadow.grad = grad
                 s.module.weight.grad = None
         self.optimizer.step()
-        self.assign()
+        self.assign(search=fresh or not self.uses_relevance)
+        self.steps += 1
         correct = int((out.detach().argmax(1) == target).sum())
         return StepStats(
             loss=float(loss.detach()),

@@ -7,6 +7,7 @@ from torch import nn
 
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
+from ecqx.quantizer.assign import split_costs, zero_preference
 from ecqx.quantizer.grid import dequantize
 from ecqx.quantizer.relevance import LRP, GradientTimesWeight, NoRelevance
 
@@ -148,3 +149,29 @@ def test_collapse_mode_gives_each_layer_a_share_of_its_own_collapse_point():
         assert s.lam == pytest.approx(want) and s.lam > 0
     with pytest.raises(ValueError, match="lam_mode"):
         Quantizer(pretrained()[0], lam_mode="depth")
+
+
+def test_relevance_every_k_steps_keeps_the_p_guarantee():
+    from ecqx.quantizer.relevance import LRP
+
+    calls = []
+
+    class Counting(LRP):
+        def __call__(self, *a, **kw):
+            calls.append(1)
+            return super().__call__(*a, **kw)
+
+    model, x, y = pretrained()
+    q = Quantizer(model, bits=4, lam=2.0, p=0.1, criterion=Counting(), relevance_every=4)
+    for _ in range(10):
+        before = [s.beta for s in q.layers]
+        q.step(x[:64], y[:64])
+        # between relevance steps each layer keeps its beta (or steps it down)
+        if (q.steps - 1) % 4:
+            assert all(b <= a for a, b in zip(before, [s.beta for s in q.layers]))
+        for s in q.layers:
+            t = zero_preference(split_costs(s.shadow.detach(), s.grid, s.lam * q.lam_scale))
+            assert int((s.codes == 0).sum()) <= int((t >= 0).sum()) + q.p * s.codes.numel()
+    assert len(calls) == 3  # steps 0, 4, 8
+    with pytest.raises(ValueError, match="relevance_every"):
+        Quantizer(pretrained()[0], relevance_every=0)
