@@ -186,8 +186,11 @@ class Quantizer:
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
 
     def update_relevance(self, raw: list[torch.Tensor]) -> None:
+        # one update stands for relevance_every steps: the momentum that averages over the
+        # same number of steps as ``momentum`` per step does, 1 - (1 - m)^k
+        m = 1.0 - (1.0 - self.momentum) ** self.relevance_every
         for s, r in zip(self.layers, raw, strict=True):
-            s.relevance = relevance_update(s.relevance, r, self.momentum)
+            s.relevance = relevance_update(s.relevance, r, m)
 
     def step(
         self,

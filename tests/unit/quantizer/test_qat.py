@@ -175,3 +175,19 @@ def test_relevance_every_k_steps_keeps_the_p_guarantee():
     assert len(calls) == 3  # steps 0, 4, 8
     with pytest.raises(ValueError, match="relevance_every"):
         Quantizer(pretrained()[0], relevance_every=0)
+
+
+def test_sparse_relevance_updates_average_over_as_many_steps():
+    """One update every 4 steps moves the running relevance as far as 4 per-step updates."""
+    every4 = Quantizer(pretrained()[0], relevance_every=4)
+    every1 = Quantizer(pretrained()[0], relevance_every=1)
+    ones = [torch.ones_like(s.shadow) for s in every4.layers]
+    zeros = [torch.zeros_like(s.shadow) for s in every4.layers]
+    for q in (every4, every1):
+        q.update_relevance(ones)
+    every4.update_relevance(zeros)
+    for _ in range(4):
+        every1.update_relevance(zeros)
+    for a, b in zip(every4.layers, every1.layers):
+        assert torch.allclose(a.relevance, b.relevance)
+        assert torch.allclose(a.relevance, torch.full_like(a.relevance, 0.9**4))
