@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ecqx.checkpoint import Checkpoint, load_tree
 from ecqx.config import TrainConfig
@@ -25,7 +24,7 @@ from ecqx.data.gsc import LABELS, SILENCE, SPLITS, GSCData
 from ecqx.data.synth import speaker_families
 from ecqx.data.voices import FAMILIES
 from ecqx.files import write_text
-from ecqx.model import mlp_gsc
+from ecqx.model.predict import predict
 from ecqx.report import FLOAT, QUANTIZED, percent
 from ecqx.run import RunDir
 from ecqx.train import finished, train
@@ -34,17 +33,6 @@ RESULTS = "holdout.csv"
 TABLE = "holdout.md"
 COLUMNS = ("held_out", "trained_on", "held_out_clips", f"held_out_{FLOAT}",
            f"held_out_{QUANTIZED}", f"in_domain_{FLOAT}", f"in_domain_{QUANTIZED}")  # fmt: skip
-
-
-def predict(state: dict, ck: Checkpoint, feats: np.ndarray) -> np.ndarray:
-    """Class predictions of MLP_GSC with parameters ``state`` (numpy) on raw features."""
-    arch = ck.architecture
-    net = mlp_gsc(in_features=arch["in_features"], num_classes=arch["num_classes"])
-    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
-    net.eval()
-    x = torch.from_numpy((feats - ck.input_mean) / ck.input_std).float()
-    with torch.no_grad():
-        return net(x).argmax(1).numpy()
 
 
 def held_out_set(data: GSCData) -> tuple[np.ndarray, np.ndarray]:
@@ -62,8 +50,8 @@ def evaluate(run: Path, held: GSCData) -> dict:
     feats, labels = held_out_set(held)
     return {
         "held_out_clips": int(len(labels)),
-        f"held_out_{FLOAT}": float((predict(fp["state"], ck, feats) == labels).mean()),
-        f"held_out_{QUANTIZED}": float((predict(ck.state, ck, feats) == labels).mean()),
+        f"held_out_{FLOAT}": float((predict(ck, feats, fp["state"]) == labels).mean()),
+        f"held_out_{QUANTIZED}": float((predict(ck, feats) == labels).mean()),
     }
 
 

@@ -6,30 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from ecqx.checkpoint import Checkpoint
 from ecqx.data.subset import stratified
 from ecqx.hil.check import clear_reports, run_check, subset_note
 from ecqx.hil.device import Device
 from ecqx.hil.transport import QemuTransport, SerialTransport, Transport
 from ecqx.integer import IntegerModel, IntegerModelError
+from ecqx.model.predict import predict
 from ecqx.report import DEVICE, INTEGER, QUANTIZED, percent
 from ecqx.run import ExportDir, RunDir
-
-
-def pytorch_predictions(ck: Checkpoint, feats: np.ndarray) -> np.ndarray:
-    """The trained PyTorch model (quantized weights, float activations) on raw features."""
-    from ecqx.model import mlp_gsc
-
-    arch = ck.architecture
-    net = mlp_gsc(in_features=arch["in_features"], num_classes=arch["num_classes"])
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in ck.state.items()})
-    net.eval()
-    x = (feats - ck.input_mean) / ck.input_std
-    with torch.no_grad():
-        return net(torch.from_numpy(x).float()).argmax(1).numpy()
 
 
 def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
@@ -92,7 +77,7 @@ def hil(
     pick = stratified(labels, limit)
     feats, labels = feats[pick], labels[pick]
     x = im.quantize_input(feats)
-    torch_pred = pytorch_predictions(ck, feats)
+    torch_pred = predict(ck, feats)
     icount_file = None
     if elf is not None:
         markers = marker_addresses(elf)
