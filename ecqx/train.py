@@ -241,6 +241,7 @@ def train(
         "qat_layer_sparsity": trajectory,  # per epoch, per layer (forward order)
         "data": {
             "root": str(data.root),
+            "families": list(data.families) if data.families is not None else None,
             "key": data.key,
             "sizes": {s: len(xy[1]) for s, xy in evals.items()},
         },

@@ -169,7 +169,7 @@ class GSCData:
             family_of = speaker_families(self.root)
             keep = lambda sid: family_of.get(sid) in families  # noqa: E731
         self.files = list_files(self.root, keep)
-        if not any(f for v in self.files.values() for f, _ in v):
+        if families is not None and not any(f for v in self.files.values() for f, _ in v):
             raise DataError(f"{self.root}: no clips of the engine families {families}")
         self.noises = load_noises(self.root)
         key = hashlib.sha256(

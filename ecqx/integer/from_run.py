@@ -23,13 +23,15 @@ def load_data(ck: Checkpoint, data: Path | None):  # noqa: ANN201 - GSCData, imp
     params = MfccParams(**ck.mfcc)
     if data:
         return GSCData(Path(data), params=params)
+    # the same speakers as in training (``ecqx holdout`` trains on some families only)
+    families = ck.metrics["data"].get("families")
     root = ck.data_root
     if not root.is_dir():
         raise DataError(
             f"the model was trained on {root.resolve()}, which is not there any more; pass "
             "--data with that Speech Commands folder (or a copy of it)"
         )
-    return GSCData(root, params=params)
+    return GSCData(root, params=params, families=None if families is None else tuple(families))
 
 
 def build_integer(

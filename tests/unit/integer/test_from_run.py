@@ -13,12 +13,16 @@ def test_missing_training_data_names_the_path_tried(tmp_path):
 
     gone = tmp_path / "moved-away"
     with pytest.raises(DataError, match=f"{gone}.*--data"):
-        load_data(SimpleNamespace(data_root=gone, mfcc=DEFAULT_MFCC.to_dict()), None)
+        load_data(
+            SimpleNamespace(data_root=gone, mfcc=DEFAULT_MFCC.to_dict(), metrics={"data": {}}), None
+        )
 
 
-def test_the_data_gets_the_checkpoints_front_end(tiny_gsc):
+def test_the_data_gets_the_checkpoints_front_end_and_speakers(tiny_gsc):
     from ecqx.integer.from_run import load_data
 
-    ck = SimpleNamespace(data_root=tiny_gsc, mfcc=MfccParams(cmn=True).to_dict())
+    metrics = {"data": {"families": ["flite"]}}
+    ck = SimpleNamespace(data_root=tiny_gsc, mfcc=MfccParams(cmn=True).to_dict(), metrics=metrics)
     assert load_data(ck, None).params == MfccParams(cmn=True)
+    assert load_data(ck, None).families == ("flite",)  # the training run's speakers
     assert load_data(ck, tiny_gsc).params.cmn
