@@ -67,14 +67,11 @@ class StepStats:
 SIZE_FLOOR = 0.05  # the collapse mode's size factor: (share + floor) / (1 + floor)
 
 
-def layer_lambda(lam: float, mode: str, share: float, w: torch.Tensor, grid: Grid) -> float:
-    """One layer's lambda. ``size``: ``lam * N_l / N_max`` (smaller layers proportionally
-    less pressure; distances in steps). ``collapse``: ``lam`` is a fraction of the layer's own
+def layer_lambda(lam: float, share: float, w: torch.Tensor, grid: Grid) -> float:
+    """One layer's lambda in the ``collapse`` mode: ``lam`` is a fraction of the layer's own
     collapse point (``collapse_lambda``), times a size factor with a floor,
     ``(N_l / N_max + 0.05) / 1.05``, so every layer feels pressure relative to what it can
-    take: no layer dies first because it is the largest."""
-    if mode == "size":
-        return lam * share
+    take. (The ``size`` mode, ``lam * N_l / N_max``, is computed in ``Quantizer``.)"""
     return lam * collapse_lambda(w, grid) * (share + SIZE_FLOOR) / (1 + SIZE_FLOOR)
 
 
@@ -142,14 +139,19 @@ class Quantizer:
         for name, m in named:
             shadow = nn.Parameter(m.weight.detach().clone())
             grid = make_grid(shadow.detach(), bits)
-            share = m.weight.numel() / largest
+            share = m.weight.numel() / largest  # collapse mode's size factor
             self.layers.append(
                 LayerState(
                     name=name,
                     module=m,
                     grid=grid,
                     shadow=shadow,
-                    lam=layer_lambda(lam, lam_mode, share, shadow.detach(), grid),
+                    lam=(
+                        # smaller layers get a proportionally weaker entropy constraint
+                        lam * m.weight.numel() / largest
+                        if lam_mode == "size"
+                        else layer_lambda(lam, share, shadow.detach(), grid)
+                    ),
                     codes=torch.zeros_like(m.weight, dtype=torch.int64),
                 )
             )
@@ -188,7 +190,8 @@ class Quantizer:
     def update_relevance(self, raw: list[torch.Tensor]) -> None:
         # one update stands for relevance_every steps: the momentum that averages over the
         # same number of steps as ``momentum`` per step does, 1 - (1 - m)^k
-        m = 1.0 - (1.0 - self.momentum) ** self.relevance_every
+        k = self.relevance_every
+        m = self.momentum if k == 1 else 1.0 - (1.0 - self.momentum) ** k
         for s, r in zip(self.layers, raw, strict=True):
             s.relevance = relevance_update(s.relevance, r, m)
 
