@@ -63,8 +63,7 @@ def _speaker_task(task: tuple) -> tuple[int, list[str]]:
         dry = synthesize(speaker, sorted({w for w, _, _ in todo}))
     except (subprocess.CalledProcessError, DataError, OSError) as e:
         return 0, [f"{speaker.id} ({speaker.engine} {speaker.voice}): {type(e).__name__}: {e}"]
-    pitch = speaker.pitch if speaker.engine == "festival" else 0.0
-    voiced = {w: speaker_voice(x, pitch, speaker.warp) for w, x in dry.items()}
+    voiced = {w: speaker_voice(x, speaker.semitones, speaker.warp) for w, x in dry.items()}
     for word, index, rel in todo:
         clip_seed = (seed, int(speaker.id, 16), GSC_WORDS.index(word), index)
         _save_wav(out / rel, augment_clip(voiced[word], clip_seed, rooms, noises))
@@ -106,8 +105,7 @@ def write_noises(out: Path, seed: int, families: tuple[str, ...]) -> list[Path]:
         words = []
         for s in make_speakers(BABBLE_SPEAKERS, seed + 104729, families):
             dry = synthesize(s, list(AUX_WORDS[::3]))
-            words += [speaker_voice(x, s.pitch if s.engine == "festival" else 0.0, s.warp)
-                      for x in dry.values()]  # fmt: skip
+            words += [speaker_voice(x, s.semitones, s.warp) for x in dry.values()]
         for k, t in enumerate(tracks):
             _save_wav(t, babble(words, NOISE_SECONDS, BABBLE_TALKERS, seed + k))
     return sorted(noise_dir.glob("*.wav"))

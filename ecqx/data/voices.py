@@ -55,6 +55,12 @@ class Speaker:
     warp: float = 1.0  # vocal-tract-length factor: formants scale by this (1 = unchanged)
 
     @property
+    def semitones(self) -> float:
+        """Pitch shift applied after synthesis: Festival's ``pitch``; the other engines set
+        their pitch themselves."""
+        return self.pitch if self.engine == "festival" else 0.0
+
+    @property
     def id(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
 

@@ -67,11 +67,14 @@ class StepStats:
 SIZE_FLOOR = 0.05  # the collapse mode's size factor: (share + floor) / (1 + floor)
 
 
-def layer_lambda(lam: float, share: float, w: torch.Tensor, grid: Grid) -> float:
-    """One layer's lambda in the ``collapse`` mode: ``lam`` is a fraction of the layer's own
-    collapse point (``collapse_lambda``), times a size factor with a floor,
-    ``(N_l / N_max + 0.05) / 1.05``, so every layer feels pressure relative to what it can
-    take. (The ``size`` mode, ``lam * N_l / N_max``, is computed in ``Quantizer``.)"""
+def layer_lambda(lam: float, mode: str, w: torch.Tensor, grid: Grid, largest: int) -> float:
+    """One layer's lambda. ``size``: ``lam * N_l / N_max``, smaller layers proportionally
+    less pressure. ``collapse``: ``lam`` is a fraction of the layer's own collapse point
+    (``collapse_lambda``), times a size factor with a floor, ``(N_l / N_max + 0.05) / 1.05``,
+    so every layer feels pressure relative to what it can take."""
+    if mode == "size":
+        return lam * w.numel() / largest
+    share = w.numel() / largest
     return lam * collapse_lambda(w, grid) * (share + SIZE_FLOOR) / (1 + SIZE_FLOOR)
 
 
@@ -139,19 +142,13 @@ class Quantizer:
         for name, m in named:
             shadow = nn.Parameter(m.weight.detach().clone())
             grid = make_grid(shadow.detach(), bits)
-            share = m.weight.numel() / largest  # collapse mode's size factor
             self.layers.append(
                 LayerState(
                     name=name,
                     module=m,
                     grid=grid,
                     shadow=shadow,
-                    lam=(
-                        # smaller layers get a proportionally weaker entropy constraint
-                        lam * m.weight.numel() / largest
-                        if lam_mode == "size"
-                        else layer_lambda(lam, share, shadow.detach(), grid)
-                    ),
+                    lam=layer_lambda(lam, lam_mode, shadow.detach(), grid, largest),
                     codes=torch.zeros_like(m.weight, dtype=torch.int64),
                 )
             )
