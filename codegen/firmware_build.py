@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ecqx.codegen.boards import FIRMWARE, default_board, emulated
-from ecqx.codegen.render import render
+from ecqx.codegen.render import KERNELS, TEMPLATES, render
 from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
 from ecqx.integer.model import IntegerModel
@@ -33,6 +33,21 @@ def copy_project(dest: Path, src: Path = FIRMWARE) -> Path:
     ignore = shutil.ignore_patterns(".pio", ".pio-core", "generated")
     shutil.copytree(src, dest, ignore=ignore, dirs_exist_ok=True)
     return dest
+
+
+def sources_digest() -> str:
+    """A hash of everything besides the model that goes into the firmware: the kernels, the
+    templates and the firmware project. A firmware built from other sources (an older ecqx)
+    is stale even when its model is the same."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for root in (KERNELS, TEMPLATES, FIRMWARE):
+        for f in sorted(root.rglob("*")):
+            rel = f.relative_to(root)
+            if f.is_file() and not {".pio", ".pio-core", "generated"} & set(rel.parts):
+                h.update(str(rel).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def prepare_core(project: Path) -> Path:
@@ -147,7 +162,8 @@ def export_cortex_m(
         summary = render(im, project / "src" / "generated", weights).summary()
         elf = build(project, board)
         sizes = section_sizes(elf)
-        summary |= {"board": board, "elf": str(elf), "project": str(project), "sizes": sizes}
+        summary |= {"board": board, "elf": str(elf), "project": str(project), "sizes": sizes,
+                    "sources": sources_digest()}  # fmt: skip
         write_json(files.firmware_report, summary)
     return summary
 

@@ -36,13 +36,32 @@ def compile_host(src: Path, exe: Path, sanitize: bool = False) -> Path:
     return Path(exe)
 
 
-def run_host(exe: Path, x: np.ndarray, num_classes: int, timeout: float = 300) -> np.ndarray:
-    """int8 logits of the host build for int8 inputs ``x`` [n, in_features]."""
-    proc = subprocess.run([str(exe)], input=np.ascontiguousarray(x, np.int8).tobytes(),
+def _run(exe: Path, mode: str, data: np.ndarray, dtype: type, per_record: int,
+         timeout: float) -> np.ndarray:  # fmt: skip
+    proc = subprocess.run([str(exe), mode], input=np.ascontiguousarray(data).tobytes(),
                           capture_output=True, timeout=timeout)  # fmt: skip
     if proc.returncode != 0:
         raise HostBuildError(f"{exe} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-    out = np.frombuffer(proc.stdout, np.int8)
-    if out.size != len(x) * num_classes:
-        raise HostBuildError(f"{exe} returned {out.size} logits for {len(x)} inputs")
-    return out.reshape(len(x), num_classes)
+    out = np.frombuffer(proc.stdout, dtype)
+    if out.size != len(data) * per_record:
+        raise HostBuildError(f"{exe} {mode} returned {out.size} values for {len(data)} records")
+    return out.reshape(len(data), per_record)
+
+
+def run_host(exe: Path, x: np.ndarray, num_classes: int, timeout: float = 300) -> np.ndarray:
+    """int8 logits of the host build for int8 inputs ``x`` [n, in_features]."""
+    return _run(exe, "features", np.asarray(x, np.int8), np.int8, num_classes, timeout)
+
+
+def run_host_audio(exe: Path, pcm: np.ndarray, in_features: int, num_classes: int,
+                   timeout: float = 600) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(int8 features, int8 logits) of the host build's front end + network for int16 PCM
+    clips [n, samples] (a model with the C front end)."""
+    out = _run(exe, "audio", np.asarray(pcm, np.int16), np.int8, in_features + num_classes,
+               timeout)  # fmt: skip
+    return out[:, :in_features], out[:, in_features:]
+
+
+def run_host_mfcc(exe: Path, pcm: np.ndarray, n_coeffs: int, timeout: float = 600) -> np.ndarray:
+    """int32 Q10 MFCC [n, frames * coeffs] of the host build's front end alone."""
+    return _run(exe, "mfcc", np.asarray(pcm, np.int16), np.int32, n_coeffs, timeout)

@@ -84,9 +84,9 @@ class Plan:
 
     @property
     def max_width(self) -> int:
-        """Bytes of each activation buffer: the widest layer input or output after dead-unit
-        removal (not the trained widths)."""
-        return max([self.model.in_features] + [c["rows"] for c in self.layers])
+        """Bytes of each activation buffer: the widest layer output after dead-unit removal
+        (the first layer reads the caller's input in place)."""
+        return max(c["rows"] for c in self.layers)
 
     @property
     def max_sparse_rows(self) -> int:

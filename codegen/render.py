@@ -1,7 +1,9 @@
 """IntegerModel -> a folder of C99 sources that run it: the generated model (weights defined once
 in ``ecqx_model_data.c``, declared in ``ecqx_model_data.h``; the runner ``ecqx_model.c`` with
-its API header ``ecqx_model.h``; the build configuration ``ecqx_config.h``) and the static
-kernels it calls. Every generated file comes from a small Jinja template in ``templates/``."""
+its API header ``ecqx_model.h``; the build configuration ``ecqx_config.h``), the static
+kernels it calls and, for a model trained on the fixed-point MFCC, the front end (its tables
+in ``ecqx_frontend_data.{h,c}``, its kernels from ``kernels/frontend/``). Every generated file
+comes from a small Jinja template in ``templates/``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from pathlib import Path
 import jinja2
 
 from ecqx import __version__
+import numpy as np
+
+from ecqx.codegen.frontend import frontend_context
 from ecqx.codegen.plan import Plan, plan
 from ecqx.integer.model import IntegerModel
 
@@ -21,6 +26,8 @@ TEMPLATES = HERE / "templates"
 # generated files, each from TEMPLATES / (name + ".j2")
 GENERATED = ("ecqx_config.h", "ecqx_model_data.h", "ecqx_model_data.c", "ecqx_model.h",
              "ecqx_model.c")  # fmt: skip
+FRONTEND_GENERATED = ("ecqx_frontend_data.h", "ecqx_frontend_data.c")
+FRONTEND_KERNELS = KERNELS / "frontend"
 API_HEADER = "ecqx_model.h"
 # per-layer facts of the returned summary (firmware_report.json, the export report)
 SUMMARY_KEYS = ("index", "rows", "cols", "bits", "format", "weight_bytes", "dead_units_dropped")
@@ -56,19 +63,30 @@ def template_env() -> jinja2.Environment:
 def context(p: Plan) -> dict:
     """The values every template may print."""
     m = p.model
-    return {
+    fe = frontend_context(p.spec)
+    sparse_acc = 4 * p.max_sparse_rows if any(ly["format"] == "sparse" for ly in p.layers) else 0
+    return fe | {
+        "infer_ram": 2 * p.max_width + sparse_acc,
+        "frontend_ram": frontend_scratch_bytes(fe["frontend"]) if fe["frontend"] else 0,
         "version": __version__,
         "identity": p.spec.identity(),
         "rounding": m.rounding,
         "in_features": m.in_features,
         "num_classes": m.num_classes,
-        "input_scale": m.input_scale,
+        "input_scale": float(np.float32(m.input_scale)),  # the float32 the reference divides by
         "output_scale": m.output_scale,
         "labels": ",\n".join('    "' + label.replace('"', "") + '"' for label in m.labels),
         "max_width": p.max_width,
         "max_sparse_rows": p.max_sparse_rows,
         "layers": p.layers,
     }
+
+
+def frontend_scratch_bytes(fe: dict) -> int:
+    """Bytes of ECQX_MFCC_SCRATCH_WORDS (kernels/frontend/ecqx_frontend.h), in int64 units."""
+    half = fe["fft_len"] // 2
+    words = 2 * half + 2 * (half + 1) + fe["mels"]
+    return (words + 1) // 2 * 8
 
 
 def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto") -> CSources:
@@ -78,9 +96,13 @@ def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto"
     p = plan(model, weights)
     env, ctx = template_env(), context(p)
     files = []
-    for name in GENERATED:
+    generated = GENERATED + (FRONTEND_GENERATED if ctx["frontend"] else ())
+    for name in generated:
         (out_dir / name).write_text(env.get_template(name + ".j2").render(**ctx))
         files.append(out_dir / name)
-    for src in sorted(KERNELS.iterdir()):
+    static = [f for f in KERNELS.iterdir() if f.is_file()]
+    if ctx["frontend"]:
+        static += list(FRONTEND_KERNELS.iterdir())
+    for src in sorted(static):
         files.append(Path(shutil.copy(src, out_dir / src.name)))
     return CSources(out_dir, files, p)

@@ -16,6 +16,8 @@ CHECKPOINT_VERSION = 1
 METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
 # per-layer lambda: size = lam * N_l / N_max; collapse = lam * lambda_max_l * size factor
 LAMBDA_MODES = ("size", "collapse")
+# MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
+FEATURES = ("fixed", "float")
 
 
 class ConfigError(EcqxError, ValueError):
@@ -36,6 +38,7 @@ class TrainConfig:
     fp_lr: float = 0.01
     qat_lr: float = 1e-3
     weight_decay: float = 5e-4
+    features: str = FEATURES[0]
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     seed: int = 0
@@ -66,6 +69,7 @@ _RANGES = {
     "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
+    "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),

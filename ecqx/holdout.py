@@ -20,6 +20,7 @@ import numpy as np
 from ecqx.checkpoint import Checkpoint, load_tree
 from ecqx.config import TrainConfig
 from ecqx.data.audio import DataError
+from ecqx.data.features import MfccParams
 from ecqx.data.gsc import LABELS, SILENCE, SPLITS, GSCData
 from ecqx.data.synth import speaker_families
 from ecqx.data.voices import FAMILIES
@@ -79,9 +80,11 @@ def holdout(
         if finished(run, cfg):
             m = json.loads(RunDir(run).metrics.read_text())
         else:
-            m = train(GSCData(data, families=others, progress=progress), run, cfg, progress)
+            m = train(GSCData(data, MfccParams(arithmetic=cfg.features), families=others,
+                                   progress=progress), run, cfg, progress)
         row = {"held_out": fam, "trained_on": "+".join(others)}
-        row |= evaluate(run, GSCData(data, families=(fam,), progress=progress))
+        row |= evaluate(run, GSCData(data, MfccParams(arithmetic=cfg.features), families=(fam,),
+                                   progress=progress))
         row |= {f"in_domain_{FLOAT}": m["top1_float"]["testing"],
                 f"in_domain_{QUANTIZED}": m["top1_quantized"]["testing"]}  # fmt: skip
         rows.append(row)

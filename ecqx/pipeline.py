@@ -53,6 +53,7 @@ def run_pipeline(
 ) -> PipelineReport:
     """Every stage into ``work``; finished training runs are reused."""
     from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
+    from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
     from ecqx.export.choices import TARGETS
@@ -74,7 +75,7 @@ def run_pipeline(
         m = json.loads(run.metrics.read_text())
         log("      reusing the finished training run")
     else:
-        m = train(GSCData(data_dir), model_dir, cfg)
+        m = train(GSCData(data_dir, params=MfccParams(arithmetic=cfg.features)), model_dir, cfg)
     log(metrics_table(m))
     log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C, NNC")
     ex = export(model_dir, run.export.root, list(TARGETS), log=log)

@@ -118,12 +118,13 @@ def sweep(
     progress: bool = True,
 ) -> list[dict]:
     """Train every point not yet finished, measure it, keep ``results.csv`` current."""
+    from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
     from ecqx.train import train
 
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    data = GSCData(Path(data_dir))
+    data = GSCData(Path(data_dir), params=MfccParams(arithmetic=base.features))
     for i, pt in enumerate(points, 1):
         cfg = replace(base, method=pt.method, bits=pt.bits, lam=pt.lam, p=pt.p)
         cfg.validate()

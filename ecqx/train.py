@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ecqx import checkpoint
 from ecqx.checkpoint import Checkpoint
-from ecqx.config import TrainConfig
+from ecqx.config import ConfigError, TrainConfig
 from ecqx.data.gsc import LABELS, GSCData
 from ecqx.data.specaugment import spec_mask
 from ecqx.files import write_json
@@ -190,6 +190,9 @@ def train(
     checkpoint and metrics. The pre-trained model is reused only if data and pre-training
     settings match, so several runs (a sweep) can share one."""
     cfg.validate()
+    if data.params.arithmetic != cfg.features:
+        raise ConfigError(f"the data's MFCC are {data.params.arithmetic}, the run asks for "
+                          f"--features {cfg.features}: load the data with data_params(cfg)")  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_feats = data.features("training")
@@ -203,6 +206,7 @@ def train(
         "wd": cfg.weight_decay,
         "batch": cfg.batch,
         "spec_masks": cfg.spec_masks,
+        "mfcc": data.params.to_dict(),
     }
     fp_times: list[float] = []
     model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))

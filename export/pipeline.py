@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ecqx.codegen.formats import layer_sizes
+from ecqx.codegen.frontend import has_frontend
 from ecqx.export.targets import Probe, manager, merge
 from ecqx.files import exclusive, write_json
 from ecqx.integer import engine
@@ -74,7 +75,7 @@ def _export(
     }
     for row, s in zip(report["layers"], sizes):
         row["bytes"] = s
-    probe = Probe(im, feats, x, ref)
+    probe = Probe(im, feats, x, ref, pcm=gsc.pcm("testing") if has_frontend(im) else None)
     for target in targets:
         t0 = time.perf_counter()
         m = manager(target)

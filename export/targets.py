@@ -36,6 +36,7 @@ class Probe:
     features: np.ndarray
     x: np.ndarray
     reference: np.ndarray
+    pcm: np.ndarray | None = None  # int16 clips the features came from (fixed-point front end)
 
 
 @dataclass
@@ -126,15 +127,23 @@ class CSources:
         return Artifact({"c_sources": src.folder / API_HEADER}, report, note=note)
 
     def check(self, art: Artifact, probe: Probe) -> Checked:
-        from ecqx.codegen.host import compile_host, run_host
+        from ecqx.codegen.frontend import has_frontend
+        from ecqx.codegen.host import compile_host, run_host, run_host_audio
 
         folder = art.files["c_sources"].parent
         exe = compile_host(folder, folder.parent / ".ecqx_host_check")
+        m = probe.model
         try:
-            got = run_host(exe, probe.x, probe.model.num_classes)
+            got = run_host(exe, probe.x, m.num_classes)
+            checked = Checked({"c_host": agreement(got, probe.reference)}, {"c_host": got})
+            if has_frontend(m) and probe.pcm is not None:
+                feats, logits = run_host_audio(exe, probe.pcm, m.in_features, m.num_classes)
+                checked.agreement["c_host_front_end"] = agreement(feats, probe.x)
+                checked.agreement["c_host_audio"] = agreement(logits, probe.reference)
+                checked.outputs["c_host_audio"] = logits
         finally:
             exe.unlink(missing_ok=True)
-        return Checked({"c_host": agreement(got, probe.reference)}, {"c_host": got})
+        return checked
 
 
 class Nnc:

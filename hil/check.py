@@ -73,10 +73,13 @@ def run_check(
     progress: bool = True,
     population: int | None = None,
     boot: bool = False,
+    pcm: np.ndarray | None = None,
 ) -> dict:
     """Stream ``x`` to the device and compare every output with the reference engine.
     ``population`` is the size of the split ``x`` was drawn from, when it is a subset; with
     ``boot`` the device's BOOT announcement is awaited first (an emulator just started).
+    With ``pcm`` (the int16 clips ``x`` was computed from) the device gets the audio and runs
+    its front end too; its features are compared with ``x`` and its logits with the reference.
 
     The reports are written whatever happens: a device failure (hang, reset, garbled or
     invalid reply, a dropped link) ends the run with what was obtained so far; an interrupt
@@ -86,8 +89,10 @@ def run_check(
     clear_reports(out)
     ref = np.asarray(engine.run(model, x))
     got: list[np.ndarray] = []
+    got_x: list[np.ndarray] = []
     dev_class: list[int] = []
     cycles: list[int] = []
+    fe_cycles: list[int] = []
     failure = None
     t0 = time.perf_counter()
     interrupted: BaseException | None = None
@@ -105,11 +110,18 @@ def run_check(
             )
         if info.in_features != model.in_features or info.num_classes != model.num_classes:
             raise StaleFirmware("device model shape differs from the integer model")
-        for i in tqdm(range(len(x)), desc=f"HIL on {device.t.describe()}", disable=not progress):
-            r = device.infer(x[i])
+        desc = f"HIL{' (audio)' if pcm is not None else ''} on {device.t.describe()}"
+        for i in tqdm(range(len(x)), desc=desc, disable=not progress):
+            if pcm is None:
+                r = device.infer(x[i])
+                cycles.append(r.cycles)
+            else:
+                r = device.classify(pcm[i])
+                got_x.append(np.frombuffer(r.features, np.int8).copy())
+                fe_cycles.append(r.cycles_front_end)
+                cycles.append(r.cycles_network)
             got.append(np.frombuffer(r.logits, np.int8).copy())
             dev_class.append(r.label)
-            cycles.append(r.cycles)
     except (HilError, TransportError) as e:
         failure = f"{type(e).__name__}: {e}"
     except BaseException as e:  # Ctrl-C or a bug: keep what was obtained, then re-raise
@@ -118,6 +130,7 @@ def run_check(
     elapsed = time.perf_counter() - t0
     n = len(got)
     dev = np.stack(got) if n else np.zeros((0, model.num_classes), np.int8)
+    features_differ = [i for i in range(len(got_x)) if not np.array_equal(got_x[i], x[i])]
     mismatches = [
         {
             "sample": i,
@@ -125,11 +138,15 @@ def run_check(
             "reference": ref[i].tolist(),
             "device_class": dev_class[i],
             "reference_class": int(ref[i].argmax()),
+            "features_equal": i not in features_differ,
         }  # fmt: skip
         for i in range(n)
         if not np.array_equal(dev[i], ref[i]) or dev_class[i] != int(ref[i].argmax())
+        or i in features_differ
     ]
     counts = read_instruction_counts(icount_file)
+    # with audio, the firmware marks the front end and the network as two intervals each
+    fe_counts, counts = (counts[0::2], counts[1::2]) if pcm is not None else ([], counts)
     report = {
         "device": device.info.__dict__ if device.info else None,
         "model_identity": model.identity(),
@@ -155,6 +172,17 @@ def run_check(
             "not cycles",
         },
         "cycles_per_inference": float(np.mean(cycles)) if cycles and max(cycles) > 0 else None,
+        "audio": None if pcm is None else {
+            "features_bit_exact": n > 0 and not features_differ,
+            "features_mismatching_samples": len(features_differ),
+            "instructions_front_end": {
+                "count": len(fe_counts),
+                "mean": float(np.mean(fe_counts)) if fe_counts else None,
+                "min": int(min(fe_counts)) if fe_counts else None,
+                "max": int(max(fe_counts)) if fe_counts else None,
+            },
+            "cycles_front_end": float(np.mean(fe_cycles)) if fe_cycles and max(fe_cycles) else None,
+        },
         "seconds": elapsed,
         "inferences_per_second": n / elapsed if elapsed > 0 else None,
     }
@@ -168,6 +196,19 @@ def run_check(
     if interrupted is not None:
         raise interrupted
     return report
+
+
+def _audio_lines(a: dict | None) -> list[str]:
+    if a is None:
+        return []
+    fe = a["instructions_front_end"]
+    count = "-" if fe["mean"] is None else f"{fe['mean']:.0f} (min {fe['min']}, max {fe['max']})"
+    return [
+        "- input: 16-bit PCM clips; the device ran the front end (features bit-exact: "
+        f"**{'yes' if a['features_bit_exact'] else 'NO'}**, "
+        f"{a['features_mismatching_samples']} samples differ)",
+        f"- front-end instructions per 1 s clip (exact, emulator): {count}",
+    ]
 
 
 def subset_note(r: dict) -> str:
@@ -190,6 +231,7 @@ def markdown(r: dict) -> str:
         + subset_note(r),
         f"- bit-exact with the integer reference: **{'yes' if r['bit_exact'] else 'NO'}** "
         f"({len(r['mismatches'])} mismatching samples)",
+        *_audio_lines(r.get("audio")),
         "",
         "| execution | top-1 |",
         "|---|---|",

@@ -8,7 +8,18 @@ import time
 import numpy as np
 
 from ecqx.errors import EcqxError
-from ecqx.hil.protocol import BadFrame, DeviceInfo, ErrorCode, Frame, Msg, Parser, Result, encode
+from ecqx.hil.protocol import (
+    AudioResult,
+    BadFrame,
+    DeviceInfo,
+    ErrorCode,
+    Frame,
+    Msg,
+    Parser,
+    Result,
+    audio_parts,
+    encode,
+)
 from ecqx.hil.transport import Transport, TransportError
 
 
@@ -110,5 +121,23 @@ class Device:
         fr = self._request(Msg.INFER, np.asarray(x, np.int8).tobytes(), Msg.RESULT)
         try:
             return Result.parse(fr.payload, self.info.num_classes)
+        except ValueError as e:
+            raise DeviceGarbled(str(e)) from e
+
+    def classify(self, pcm: np.ndarray) -> AudioResult:
+        """Send one int16 clip in AUDIO parts (each acknowledged), then CLASSIFY it."""
+        if self.info is None:
+            self.hello()
+        assert self.info is not None
+        if not self.info.front_end:
+            raise DeviceRefused("the firmware has no audio front end (a model trained on float "
+                                "features): re-train with --features fixed")  # fmt: skip
+        for part in audio_parts(np.ascontiguousarray(pcm, "<i2").tobytes()):
+            ack = self._request(Msg.AUDIO, part, Msg.ACK)
+            if ack.payload != part[:2]:
+                raise DeviceGarbled(f"ACK for sample {ack.payload.hex()}, sent {part[:2].hex()}")
+        fr = self._request(Msg.CLASSIFY, b"", Msg.AUDIO_RESULT)
+        try:
+            return AudioResult.parse(fr.payload, self.info.in_features, self.info.num_classes)
         except ValueError as e:
             raise DeviceGarbled(str(e)) from e

@@ -13,16 +13,21 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 SYNC = b"\xec\x51"
-VERSION = 1
+VERSION = 2  # 2: INFO carries a front-end byte; AUDIO / CLASSIFY
 MAX_PAYLOAD = 1024
+AUDIO_PART_SAMPLES = 500  # int16 samples per AUDIO frame: 2 + 1000 bytes fit MAX_PAYLOAD
 
 
 class Msg(IntEnum):
     HELLO = 0x01
     INFER = 0x02
+    AUDIO = 0x03
+    CLASSIFY = 0x04
     INFO = 0x81
     RESULT = 0x82
     BOOT = 0x83
+    ACK = 0x84
+    AUDIO_RESULT = 0x85
     ERROR = 0x7F
 
 
@@ -134,17 +139,21 @@ class DeviceInfo:
     in_features: int
     num_classes: int
     board: str
+    front_end: bool = False  # the firmware can take audio (AUDIO / CLASSIFY)
 
     @staticmethod
     def parse(payload: bytes) -> DeviceInfo:
-        if len(payload) < 21:
-            raise ValueError(f"INFO payload of {len(payload)} bytes, expected >= 21")
+        if len(payload) < 22:
+            raise ValueError(f"INFO payload of {len(payload)} bytes, expected >= 22")
         version = payload[0]
         model_id = payload[1:17].decode("ascii", "replace")
         n_in, n_out = struct.unpack("<HH", payload[17:21])
         if not (n_in and n_out):
             raise ValueError(f"INFO declares a {n_in}-input, {n_out}-class model")
-        return DeviceInfo(version, model_id, n_in, n_out, payload[21:].decode("ascii", "replace"))
+        if payload[21] > 1:
+            raise ValueError(f"INFO declares front end {payload[21]}, expected 0 or 1")
+        board = payload[22:].decode("ascii", "replace")
+        return DeviceInfo(version, model_id, n_in, n_out, board, bool(payload[21]))
 
 
 @dataclass
@@ -163,3 +172,31 @@ class Result:
                 f"RESULT names class {payload[num_classes]}, the model has {num_classes}"
             )
         return Result(payload[:num_classes], payload[num_classes], cycles)
+
+
+def audio_parts(pcm: bytes | memoryview) -> list[bytes]:
+    """AUDIO payloads for one int16 clip: first sample u16 LE, then up to AUDIO_PART_SAMPLES
+    samples."""
+    step = 2 * AUDIO_PART_SAMPLES
+    return [struct.pack("<H", at // 2) + bytes(pcm[at : at + step])
+            for at in range(0, len(pcm), step)]  # fmt: skip
+
+
+@dataclass
+class AudioResult:
+    features: bytes  # int8 values as bytes
+    logits: bytes
+    label: int
+    cycles_front_end: int
+    cycles_network: int
+
+    @staticmethod
+    def parse(payload: bytes, in_features: int, num_classes: int) -> AudioResult:
+        size = in_features + num_classes + 9
+        if len(payload) != size:
+            raise ValueError(f"AUDIO_RESULT payload of {len(payload)} bytes, expected {size}")
+        at = in_features + num_classes
+        if payload[at] >= num_classes:
+            raise ValueError(f"AUDIO_RESULT names class {payload[at]}, the model has {num_classes}")
+        fe, net = struct.unpack("<II", payload[at + 1 :])
+        return AudioResult(payload[:in_features], payload[in_features:at], payload[at], fe, net)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ecqx.checkpoint import Checkpoint
+from ecqx.codegen.frontend import has_frontend
 from ecqx.data.subset import stratified
 from ecqx.hil.check import clear_reports, run_check, subset_note
 from ecqx.hil.device import Device
@@ -19,7 +20,7 @@ from ecqx.run import ExportDir, RunDir
 
 def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | None) -> Path:
     """The ELF for ``board`` built from this model; (re)built when missing or stale."""
-    from ecqx.codegen.firmware_build import export_cortex_m
+    from ecqx.codegen.firmware_build import export_cortex_m, sources_digest
 
     files = ExportDir(export_dir)
     report, im_path = files.firmware_report, files.integer_model
@@ -35,6 +36,7 @@ def firmware_for(model_dir: Path, export_dir: Path, board: str, data: Path | Non
             and elf.is_file()
             and identity is not None
             and r.get("identity") == identity
+            and r.get("sources") == sources_digest()
             and elf.stat().st_mtime >= RunDir(model_dir).checkpoint.stat().st_mtime
         ):
             return elf
@@ -54,6 +56,7 @@ def hil(
     progress: bool = True,
     export_dir: Path | None = None,
     profile: bool = False,
+    audio: bool = False,
 ) -> dict:
     from ecqx.hil.plugin import build_plugin, marker_addresses
     from ecqx.integer.from_run import load_data
@@ -72,11 +75,15 @@ def hil(
     gsc = load_data(ck, data)
     elf = firmware_for(model_dir, export_dir, board, data) if board else None
     im = IntegerModel.load(ExportDir(export_dir).integer_model)
+    if audio and not has_frontend(im):
+        raise ValueError("--audio needs a model trained on the fixed-point front end "
+                         "(--features fixed, the default); this one used float features")  # fmt: skip
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)
     pick = stratified(labels, limit)
     feats, labels = feats[pick], labels[pick]
     x = im.quantize_input(feats)
+    pcm = gsc.pcm("testing")[pick] if audio else None
     torch_pred = predict(ck, feats)
     icount_file = None
     if elf is not None:
@@ -92,7 +99,7 @@ def hil(
     with transport:
         dev = Device(transport, timeout=timeout)
         return run_check(dev, im, x, labels, out, torch_pred, icount_file, progress, population,
-                         boot=elf is not None)  # fmt: skip
+                         boot=elf is not None, pcm=pcm)  # fmt: skip
 
 
 def summary(r: dict) -> str:
@@ -105,8 +112,14 @@ def summary(r: dict) -> str:
         f"top-1 device {percent(t[DEVICE])}, integer reference {percent(t[INTEGER])}, "
         f"PyTorch (quantized weights) {percent(t[QUANTIZED])}",
     ]
+    a = r.get("audio")
+    if a is not None:
+        fe = a["instructions_front_end"]["mean"]
+        lines.append(f"front end on the device: features bit-exact: "
+                     f"{'yes' if a['features_bit_exact'] else 'NO'}"
+                     + (f", {fe:.0f} instructions per 1 s clip" if fe is not None else ""))  # fmt: skip
     if ic["mean"] is not None:
-        lines.append(f"instructions per inference (exact, emulator): {ic['mean']:.0f}")
+        lines.append(f"network instructions per inference (exact, emulator): {ic['mean']:.0f}")
     if r["failure"]:
         lines.append(f"stopped early: {r['failure']}")
     return "\n".join(lines)

@@ -15,7 +15,9 @@ DESCRIPTION = (
     "Stream the test split to the device over the framed serial protocol and check every "
     "output bit for bit against the integer reference engine. With --board (an emulated "
     "board) the firmware is built if needed and QEMU is started; instruction counts are exact "
-    "(TCG plugin). Exit status 1 on any mismatch, hang or reset."
+    "(TCG plugin). With --audio the device gets the 16-bit PCM clips and runs the fixed-point "
+    "front end too; its features are checked as well, and the front end's instructions are "
+    "counted separately. Exit status 1 on any mismatch, hang or reset."
 )
 
 
@@ -34,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="serial baud rate (default 115200)")  # fmt: skip
     p.add_argument("--data", default=None, help="dataset (default: the training data)")
     add_limit(p)
+    p.add_argument("--audio", action="store_true",
+                   help="send raw audio (32 KB a clip: slow over a serial link, so consider "
+                   "--limit) and check the device's front end as well as the network")  # fmt: skip
     add_out(p, None, "report folder (default MODEL/hil)")
     p.add_argument("--timeout", type=positive_float, default=5.0,
                    help="seconds to wait for each reply (default 5)")  # fmt: skip
@@ -43,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.hil.run import hil, summary
 
     r = hil(Path(args.model), board=args.board, port=args.port, baud=args.baud,
-            data=args.data, limit=args.limit, out=args.out, timeout=args.timeout)  # fmt: skip
+            data=args.data, limit=args.limit, out=args.out, timeout=args.timeout,
+            audio=args.audio)  # fmt: skip
     print(summary(r))
     out = Path(args.out) if args.out else RunDir(Path(args.model)).hil
     print(f"report: {out / 'hil_report.md'}, {out / 'hil_report.json'}, {out / 'confusion.png'}")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
-from ecqx.config import LAMBDA_MODES, METHODS, TrainConfig
+from ecqx.config import FEATURES, LAMBDA_MODES, METHODS, TrainConfig
 from ecqx.data.voices import FAMILIES
 
 DEFAULT_DATA = Path("data/gsc-synth")
@@ -167,6 +167,10 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
                    help="ECQx: LRP relevance and the beta search every k-th QAT step (the "
                    "relevance is a running average; 1 = every step, the paper's way; default "
                    f"{d.relevance_every})")  # fmt: skip
+    p.add_argument("--features", choices=FEATURES, default=d.features,
+                   help="MFCC arithmetic: fixed = the integer front end the exported C library "
+                   "runs on the device (bit-exact), float = float64 (default "
+                   f"{d.features})")  # fmt: skip
     p.add_argument("--spec-masks", type=int, default=d.spec_masks,
                    help="SpecAugment on the training MFCCs: this many time masks (up to 6 "
                    "frames) and coefficient masks (up to 3) per example, 0..4 (default "
@@ -175,8 +179,8 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
-SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "spec_masks",
-                    "relevance_every", "seed")  # fmt: skip
+SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
+                    "spec_masks", "relevance_every", "seed")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

@@ -24,12 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)  # a bad option fails before the data is loaded
+    from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
     from ecqx.run import RunDir
     from ecqx.train import metrics_table, train
 
     out = Path(args.out)
-    m = train(GSCData(Path(args.data)), out, cfg)
+    m = train(GSCData(Path(args.data), params=MfccParams(arithmetic=cfg.features)), out, cfg)
     print(metrics_table(m))
     print(f"checkpoint: {RunDir(out).checkpoint}\nmetrics:    {RunDir(out).metrics}")
     return 0

@@ -22,6 +22,7 @@ from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav
 from ecqx.data.cache import cached
 from ecqx.data.corpus import CORE_WORDS
 from ecqx.data.features import DEFAULT_MFCC, MfccParams, mfcc
+from ecqx.data.fixed_mfcc import to_pcm16
 from ecqx.data.synth import NOISE_DIR, speaker_families
 
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
@@ -203,11 +204,19 @@ class GSCData:
         pkey = hashlib.sha256(json.dumps(self.params.to_dict()).encode()).hexdigest()[:8]
 
         def build() -> dict[str, np.ndarray]:
-            rng = np.random.default_rng(SPLITS.index(split) + 1000)
-            noisy = add_noise(data.audio, data.labels, self.noises, rng, False)
-            return {"features": mfcc(noisy, self.params)}
+            return {"features": mfcc(self._fixed_audio(split), self.params)}
 
         return cached(self.cache_dir / f"mfcc-{split}-{self.key}-{pkey}.npz", build)["features"]
+
+    def _fixed_audio(self, split: str) -> np.ndarray:
+        data = self.splits[split]
+        rng = np.random.default_rng(SPLITS.index(split) + 1000)
+        return add_noise(data.audio, data.labels, self.noises, rng, False)
+
+    def pcm(self, split: str) -> np.ndarray:
+        """The 16-bit PCM clips [N, samples] that ``features(split)`` is computed from (the
+        fixed-point front end takes exactly these), for checks of a front end on a device."""
+        return to_pcm16(self._fixed_audio(split))
 
     def labels(self, split: str) -> np.ndarray:
         return self.splits[split].labels

@@ -20,7 +20,7 @@ def load_data(ck: Checkpoint, data: Path | None):  # noqa: ANN201 - GSCData, imp
     from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
 
-    params = MfccParams(**ck.mfcc)
+    params = MfccParams.from_dict(ck.mfcc)
     if data:
         return GSCData(Path(data), params=params)
     # the same speakers as in training (``ecqx holdout`` trains on some families only)

@@ -10,7 +10,7 @@ void ecqx_app_init(void);
 void ecqx_app_step(void);
 
 static ecqx_parser_t parser;
-static uint8_t tx[ECQX_NUM_CLASSES + 64u];
+static uint8_t tx[ECQX_IN_FEATURES + ECQX_NUM_CLASSES + 64u];
 
 /* The emulator's instruction counter measures between the first instructions of these two
  * functions; they must stay real calls. */
@@ -44,10 +44,18 @@ static void send_info(uint8_t type)
     p[n++] = (uint8_t)(ECQX_IN_FEATURES >> 8);
     p[n++] = (uint8_t)ECQX_NUM_CLASSES;
     p[n++] = 0;
+    p[n++] = ECQX_HAS_FRONTEND;
     while (*board && n < sizeof p) {
         p[n++] = (uint8_t)*board++;
     }
     send(type, p, n);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++) {
+        p[k] = (uint8_t)(v >> (8 * k));
+    }
 }
 
 static void send_error(uint8_t code)
@@ -65,18 +73,69 @@ static void infer(const ecqx_parser_t *req)
     }
     ecqx_marker_begin();
     const uint32_t c0 = ecqx_io_cycles();
-    ecqx_model_infer((const int8_t *)req->payload, logits);
+    ecqx_infer((const int8_t *)req->payload, logits);
     const uint32_t cycles = ecqx_io_cycles() - c0;
     ecqx_marker_end();
     for (int i = 0; i < ECQX_NUM_CLASSES; i++) {
         p[i] = (uint8_t)logits[i];
     }
-    p[ECQX_NUM_CLASSES] = (uint8_t)ecqx_model_argmax(logits);
-    for (int k = 0; k < 4; k++) {
-        p[ECQX_NUM_CLASSES + 1 + k] = (uint8_t)(cycles >> (8 * k));
-    }
+    p[ECQX_NUM_CLASSES] = (uint8_t)ecqx_argmax(logits);
+    put_u32(p + ECQX_NUM_CLASSES + 1, cycles);
     send(ECQX_MSG_RESULT, p, sizeof p);
 }
+
+#if ECQX_HAS_FRONTEND
+/* The clip that CLASSIFY runs on, filled by AUDIO frames. */
+static int16_t audio[ECQX_AUDIO_SAMPLES];
+
+static void audio_part(const ecqx_parser_t *req)
+{
+    const uint32_t n = req->length >= 2u ? (req->length - 2u) / 2u : 0u;
+    const uint32_t first = (uint32_t)req->payload[0] | (uint32_t)req->payload[1] << 8;
+    if (n == 0u || req->length % 2u || first + n > ECQX_AUDIO_SAMPLES) {
+        send_error(ECQX_ERR_LENGTH);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *b = req->payload + 2u + 2u * i;
+        audio[first + i] = (int16_t)(uint16_t)((uint32_t)b[0] | (uint32_t)b[1] << 8);
+    }
+    send(ECQX_MSG_ACK, req->payload, 2);
+}
+
+/* Front end and network each inside its own marker interval: the emulator counts them
+ * separately. */
+static void classify(const ecqx_parser_t *req)
+{
+    static int8_t features[ECQX_IN_FEATURES];
+    static int8_t logits[ECQX_NUM_CLASSES];
+    static uint8_t p[ECQX_IN_FEATURES + ECQX_NUM_CLASSES + 9];
+    if (req->length != 0u) {
+        send_error(ECQX_ERR_LENGTH);
+        return;
+    }
+    ecqx_marker_begin();
+    const uint32_t c0 = ecqx_io_cycles();
+    ecqx_features(audio, features);
+    const uint32_t c1 = ecqx_io_cycles();
+    ecqx_marker_end();
+    ecqx_marker_begin();
+    ecqx_infer(features, logits);
+    const uint32_t c2 = ecqx_io_cycles();
+    ecqx_marker_end();
+    uint32_t n = 0;
+    for (int i = 0; i < ECQX_IN_FEATURES; i++) {
+        p[n++] = (uint8_t)features[i];
+    }
+    for (int i = 0; i < ECQX_NUM_CLASSES; i++) {
+        p[n++] = (uint8_t)logits[i];
+    }
+    p[n++] = (uint8_t)ecqx_argmax(logits);
+    put_u32(p + n, c1 - c0);
+    put_u32(p + n + 4, c2 - c1);
+    send(ECQX_MSG_AUDIO_RESULT, p, sizeof p);
+}
+#endif
 
 void ecqx_app_init(void)
 {
@@ -95,6 +154,12 @@ void ecqx_app_step(void)
             send_info(ECQX_MSG_INFO);
         } else if (parser.type == ECQX_MSG_INFER) {
             infer(&parser);
+#if ECQX_HAS_FRONTEND
+        } else if (parser.type == ECQX_MSG_AUDIO) {
+            audio_part(&parser);
+        } else if (parser.type == ECQX_MSG_CLASSIFY) {
+            classify(&parser);
+#endif
         } else {
             send_error(ECQX_ERR_UNKNOWN_TYPE);
         }

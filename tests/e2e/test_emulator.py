@@ -36,6 +36,21 @@ def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, caps
     assert fw["sizes"]["flash"] > fw["weight_bytes"] and fw["sizes"]["ram"] > 0
 
 
+def test_hil_on_raw_audio_checks_the_front_end_on_the_device(tiny_trained, tmp_path, capsys):
+    """16-bit PCM over the link; the device's features and logits are both bit-exact, and the
+    front end and the network are counted as separate intervals."""
+    rc = main(["hil", "--model", str(tiny_trained), "--board", "mps2-an386", "--limit", "4",
+               "--audio", "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    r = json.loads((tmp_path / "hil_report.json").read_text())
+    a, n = r["audio"], r["requested"]
+    assert r["bit_exact"] and a["features_bit_exact"] and r["completed"] == n >= 4
+    fe, net = a["instructions_front_end"], r["instructions_per_inference"]
+    assert fe["count"] == net["count"] == n and fe["mean"] > 100_000 and net["mean"] > 10_000
+    assert "features bit-exact: yes" in out
+
+
 @pytest.mark.parametrize("board", ["mps3-an547", "mps2-an500"])
 def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsys, board):
     """The other emulated cores: their own interrupt lines / memory maps, same answers."""

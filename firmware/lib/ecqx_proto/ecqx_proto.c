@@ -23,8 +23,10 @@ void ecqx_parser_init(ecqx_parser_t *p)
 
 static uint8_t known_type(uint8_t t)
 {
-    return t == ECQX_MSG_HELLO || t == ECQX_MSG_INFER || t == ECQX_MSG_INFO ||
-           t == ECQX_MSG_RESULT || t == ECQX_MSG_BOOT || t == ECQX_MSG_ERROR;
+    return t == ECQX_MSG_HELLO || t == ECQX_MSG_INFER || t == ECQX_MSG_AUDIO ||
+           t == ECQX_MSG_CLASSIFY || t == ECQX_MSG_INFO || t == ECQX_MSG_RESULT ||
+           t == ECQX_MSG_BOOT || t == ECQX_MSG_ACK || t == ECQX_MSG_AUDIO_RESULT ||
+           t == ECQX_MSG_ERROR;
 }
 
 static ecqx_feed_result_t fail(ecqx_parser_t *p, uint8_t code)

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define ECQX_PROTO_VERSION 1
+#define ECQX_PROTO_VERSION 2 /* 2: INFO has a front-end byte; AUDIO/CLASSIFY */
 #define ECQX_PROTO_SYNC0 0xECu
 #define ECQX_PROTO_SYNC1 0x51u
 #ifndef ECQX_PROTO_MAX_PAYLOAD
@@ -21,9 +21,14 @@
 enum ecqx_msg_type {
     ECQX_MSG_HELLO = 0x01,  /* host -> device, empty */
     ECQX_MSG_INFER = 0x02,  /* host -> device, int8 input features */
-    ECQX_MSG_INFO = 0x81,   /* device -> host: version, model id, sizes, board */
+    ECQX_MSG_AUDIO = 0x03,  /* host -> device: first sample u16, int16 PCM samples (the clip buffer) */
+    ECQX_MSG_CLASSIFY = 0x04, /* host -> device, empty: front end + network on the clip buffer */
+    ECQX_MSG_INFO = 0x81,   /* device -> host: version, model id, sizes, front end u8, board */
     ECQX_MSG_RESULT = 0x82, /* device -> host: int8 logits, class u8, cycles u32 */
     ECQX_MSG_BOOT = 0x83,   /* device -> host, sent once after every reset: like INFO */
+    ECQX_MSG_ACK = 0x84,    /* device -> host: the first sample u16 of the AUDIO frame stored */
+    ECQX_MSG_AUDIO_RESULT = 0x85, /* device -> host: int8 features, int8 logits, class u8,
+                                     cycles u32 of the front end, cycles u32 of the network */
     ECQX_MSG_ERROR = 0x7F,  /* device -> host: code u8 (enum ecqx_error_code) */
 };
 

@@ -24,7 +24,7 @@ def test_generated_c_compiles_warning_free_for_host_and_cortex_m(tmp_path, fmt):
     use.write_text(
         f'#include "{API_HEADER}"\n'
         "int main(void) { return ECQX_NUM_CLASSES + ECQX_IN_FEATURES"
-        " + (int)ecqx_model_label(0)[0]; }\n"
+        " + (int)ecqx_label(0)[0]; }\n"
     )
     for cc in ("gcc", "arm-none-eabi-gcc"):
         assert shutil.which(cc), f"{cc} missing: run through scripts/test.sh"
@@ -71,7 +71,7 @@ def test_generated_code_has_no_malloc_and_is_readable(tmp_path):
     for f in gen.glob("*.[ch]"):
         text = f.read_text()
         assert "malloc" not in text and "free(" not in text, f.name
-    assert "ecqx_model_infer" in (gen / "ecqx_model.c").read_text()
+    assert "ecqx_infer" in (gen / "ecqx_model.c").read_text()
     assert summary["weight_bytes"] == sum(ly["weight_bytes"] for ly in summary["layers"])
 
 

@@ -27,10 +27,15 @@ def test_mfcc_shape_determinism_and_tone():
 def test_cepstral_mean_normalization_removes_a_fixed_channel():
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal(16000)).astype(np.float32)
-    p = MfccParams(cmn=True)
+    p = MfccParams(cmn=True, arithmetic="float")
     a = mfcc(x, p).reshape(p.frames, p.n_mfcc)
     assert np.allclose(a.mean(axis=0), 0, atol=1e-4)
     # a gain change is a constant on c0 and vanishes; the plain features move
     louder = mfcc(3 * x, p)
     assert np.allclose(louder, a.reshape(1, -1), atol=1e-3)
     assert not np.allclose(mfcc(3 * x), mfcc(x), atol=1e-1)
+
+
+def test_cmn_is_refused_for_the_fixed_point_front_end():
+    with pytest.raises(ValueError, match="only defined for float"):
+        MfccParams(cmn=True, arithmetic="fixed")

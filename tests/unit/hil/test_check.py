@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import random_integer_model
+from helpers import audio_integer_model, random_integer_model
 
 from ecqx.hil.check import run_check
 from ecqx.hil.device import Device, DeviceGarbled, DeviceReset, DeviceTimeout, LinkLost
@@ -26,7 +26,7 @@ class FakeDevice(Transport):
     def _info(self):
         m = self.model
         return (bytes([1]) + m.identity().encode() + m.in_features.to_bytes(2, "little")
-                + m.num_classes.to_bytes(2, "little") + b"fake")  # fmt: skip
+                + m.num_classes.to_bytes(2, "little") + b"\x00fake")  # fmt: skip
 
     def write(self, data):
         if self.behaviour == "drop" and self.served >= self.good:
@@ -55,7 +55,7 @@ class FakeDevice(Transport):
                         self.outbox += encode(Msg.RESULT, payload)
                         continue
                     if self.behaviour == "garble":
-                        self.outbox += b"\xec\x51\x01\x82\x11\x00" + b"\x00" * 19
+                        self.outbox += b"\xec\x51\x02\x82\x11\x00" + b"\x00" * 19
                         continue
                 payload = y.tobytes() + bytes([int(y.argmax())]) + (123).to_bytes(4, "little")
                 self.outbox += encode(Msg.RESULT, payload)
@@ -137,3 +137,63 @@ def test_a_correct_device_passes(tmp_path):
     r = run_check(Device(FakeDevice(model, "wrong", good=99)), model, x,
                   engine.predict(model, x), tmp_path, progress=False)  # fmt: skip
     assert r["bit_exact"] and r["completed"] == 10 and r["top1"]["device"] == 1.0
+
+
+class FakeAudioDevice(FakeDevice):
+    """Takes AUDIO parts and CLASSIFY like the firmware, computing with the reference front
+    end; ``behaviour`` "wrong_features" changes one feature (the logits stay right),
+    "no_front_end" announces firmware without one."""
+
+    def __init__(self, model, behaviour):
+        super().__init__(model, behaviour)
+        self.pcm = np.zeros(16000, "<i2")
+
+    def _info(self):
+        info = super()._info()
+        return info[:21] + bytes([self.behaviour != "no_front_end"]) + info[22:]
+
+    def write(self, data):
+        import struct
+
+        from ecqx.data.features import DEFAULT_MFCC, mfcc
+
+        for fr in self.parser.feed(data):
+            if fr.type == Msg.HELLO:
+                self.outbox += encode(Msg.INFO, self._info())
+            elif fr.type == Msg.AUDIO:
+                first = struct.unpack("<H", fr.payload[:2])[0]
+                part = np.frombuffer(fr.payload[2:], "<i2")
+                self.pcm[first : first + part.size] = part
+                self.outbox += encode(Msg.ACK, fr.payload[:2])
+            elif fr.type == Msg.CLASSIFY:
+                x = self.model.quantize_input(mfcc(self.pcm[None].astype(np.int16), DEFAULT_MFCC))[0]
+                y = engine.run(self.model, x[None])[0]
+                if self.behaviour == "wrong_features":
+                    x = x.copy()
+                    x[100] ^= 1
+                payload = (x.tobytes() + y.tobytes() + bytes([int(y.argmax())])
+                           + struct.pack("<II", 5000, 1000))  # fmt: skip
+                self.outbox += encode(Msg.AUDIO_RESULT, payload)
+
+
+@pytest.mark.parametrize("behaviour", ["good", "wrong_features", "no_front_end"])
+def test_audio_check_compares_the_device_front_end_too(tmp_path, behaviour):
+    from ecqx.data.features import DEFAULT_MFCC, mfcc
+
+    model, clips = audio_integer_model(seed=5)
+    clips = clips[:3]
+    x = model.quantize_input(mfcc(clips, DEFAULT_MFCC))
+    dev = Device(FakeAudioDevice(model, behaviour), timeout=0.5)
+    r = run_check(dev, model, x, engine.predict(model, x), tmp_path, progress=False, pcm=clips)
+    a = r["audio"]
+    if behaviour == "good":
+        assert r["bit_exact"] and a["features_bit_exact"] and r["completed"] == 3
+    elif behaviour == "wrong_features":
+        # every logit matches, yet the run fails: the features are compared on their own
+        assert not r["bit_exact"] and not a["features_bit_exact"]
+        assert a["features_mismatching_samples"] == 3 == len(r["mismatches"])
+        assert all(m["device"] == m["reference"] and not m["features_equal"]
+                   for m in r["mismatches"])  # fmt: skip
+        assert "features bit-exact: **NO**" in (tmp_path / "hil_report.md").read_text()
+    else:
+        assert r["completed"] == 0 and "re-train with --features fixed" in r["failure"]

@@ -22,7 +22,8 @@ def test_the_data_gets_the_checkpoints_front_end_and_speakers(tiny_gsc):
     from ecqx.integer.from_run import load_data
 
     metrics = {"data": {"families": ["flite"]}}
-    ck = SimpleNamespace(data_root=tiny_gsc, mfcc=MfccParams(cmn=True).to_dict(), metrics=metrics)
-    assert load_data(ck, None).params == MfccParams(cmn=True)
+    params = MfccParams(cmn=True, arithmetic="float")
+    ck = SimpleNamespace(data_root=tiny_gsc, mfcc=params.to_dict(), metrics=metrics)
+    assert load_data(ck, None).params == params
     assert load_data(ck, None).families == ("flite",)  # the training run's speakers
     assert load_data(ck, tiny_gsc).params.cmn
