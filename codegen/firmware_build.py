@@ -16,6 +16,7 @@ from ecqx.codegen.render import KERNELS, TEMPLATES, render
 from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
 from ecqx.integer.model import IntegerModel
+from ecqx.integer.requant import ROUNDINGS
 from ecqx.run import ExportDir
 
 TOOLS = ("gcc", "g++", "as", "ld", "ar", "gcc-ar", "gcc-ranlib", "objcopy", "objdump", "size",
@@ -144,7 +145,7 @@ def section_sizes(elf: Path) -> dict:
 
 def export_cortex_m(
     model_dir: Path, out: Path, board: str | None = None, data: Path | None = None,
-    weights: str = "auto", model: IntegerModel | None = None,
+    weights: str = "auto", model: IntegerModel | None = None, rounding: str = ROUNDINGS[0],
 ) -> dict:  # fmt: skip
     """``ecqx export --target cortex-m``: integer model, firmware copy with the generated
     kernel, offline build; returns the firmware report (see ``firmware_table``). ``model``:
@@ -156,7 +157,7 @@ def export_cortex_m(
         files = ExportDir(out)
         # the old report describes the old ELF: gone until the new one is built
         files.firmware_report.unlink(missing_ok=True)
-        im = model if model is not None else build_integer(model_dir, data)[2]
+        im = model if model is not None else build_integer(model_dir, data, rounding)[2]
         im.save(files.integer_model)
         project = copy_project(files.firmware)
         summary = render(im, project / "src" / "generated", weights).summary()

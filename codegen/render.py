@@ -49,10 +49,10 @@ class CSources:
         }
 
 
-def template_env() -> jinja2.Environment:
-    """The Jinja settings of every generated C file."""
+def template_env(folder: Path = TEMPLATES) -> jinja2.Environment:
+    """The Jinja settings of every generated file."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(folder),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -57,8 +57,8 @@ class ExportDir:
         return Path(self.root) / "firmware_report.json"
 
     @property
-    def c_sources(self) -> Path:
-        """The C model (generated + kernels) of ``ecqx export --target c``."""
+    def c_library(self) -> Path:
+        """The C library of ``ecqx export --target c`` (sources in ``src/``)."""
         return Path(self.root) / "c"
 
     @property

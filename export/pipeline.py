@@ -15,6 +15,7 @@ from ecqx.integer import engine
 from ecqx.integer.build import FLOAT_EXACT, check_overflow
 from ecqx.integer.fakequant import fake_quant_predict
 from ecqx.integer.from_run import build_integer
+from ecqx.integer.requant import ROUNDINGS
 from ecqx.report import FLOAT, INTEGER, QUANTIZED, percent
 from ecqx.run import ExportDir
 
@@ -26,9 +27,10 @@ def export(
     data: Path | None = None,
     weights: str = "auto",
     log=print,  # noqa: ANN001
+    rounding: str = ROUNDINGS[0],
 ) -> dict:
     with exclusive(out, "export"):
-        return _export(Path(model_dir), Path(out), targets, data, weights, log)
+        return _export(Path(model_dir), Path(out), targets, data, weights, log, rounding)
 
 
 def _export(
@@ -38,8 +40,9 @@ def _export(
     data: Path | None,
     weights: str,
     log: Callable[[str], object],
+    rounding: str,
 ) -> dict:
-    ck, gsc, im = build_integer(model_dir, data)
+    ck, gsc, im = build_integer(model_dir, data, rounding)
     bounds = check_overflow(im)
     files = ExportDir(out)
     im.save(files.integer_model)
@@ -119,6 +122,10 @@ def summary_table(report: dict) -> str:
         )
     lines.append("test top-1: " + ", ".join(f"{k} {percent(v)}" for k, v in report["top1"].items()))
     ag = report["agreement"]
-    exact = [k for k, v in ag.items() if isinstance(v, dict) and v["outputs_equal"] == 1.0]
+    exact = [k for k, v in ag.items() if isinstance(v, dict) and v.get("outputs_equal") == 1.0]
     lines.append("bit-exact with the integer reference: " + (", ".join(exact) or "none"))
+    if "c_example" in ag:
+        ex = ag["c_example"]
+        lines.append(f"C library example (WAV in, keyword out): the reference's keyword on "
+                     f"{round(ex['keywords_equal'] * ex['clips'])} of {ex['clips']} test clips")  # fmt: skip
     return "\n".join(lines)

@@ -113,24 +113,27 @@ class Tflite:
 
 
 class CSources:
-    name = "C sources"
+    name = "C library"
 
     def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
-        from ecqx.codegen.render import API_HEADER, render
+        from ecqx.codegen.library import package
+        from ecqx.codegen.render import API_HEADER
 
-        src = render(model, ExportDir(out).c_sources, weights)
+        lib = package(model, ExportDir(out).c_library, weights)
         report = {
-            "c_bytes": {"chosen": src.plan.weight_bytes},
-            "layers": [{"c_format": c["format"]} for c in src.plan.layers],
+            "c_bytes": {"chosen": lib.sources.plan.weight_bytes},
+            "layers": [{"c_format": c["format"]} for c in lib.sources.plan.layers],
         }
-        note = "compiled with gcc and run on the host"
-        return Artifact({"c_sources": src.folder / API_HEADER}, report, note=note)
+        files = {"c_library": lib.root, "c_header": lib.src / API_HEADER}
+        if lib.example:
+            files["c_example"] = lib.example
+        return Artifact(files, report, note="compiled with gcc and run on the host")
 
     def check(self, art: Artifact, probe: Probe) -> Checked:
         from ecqx.codegen.frontend import has_frontend
         from ecqx.codegen.host import compile_host, run_host, run_host_audio
 
-        folder = art.files["c_sources"].parent
+        folder = art.files["c_header"].parent
         exe = compile_host(folder, folder.parent / ".ecqx_host_check")
         m = probe.model
         try:
@@ -143,7 +146,38 @@ class CSources:
                 checked.outputs["c_host_audio"] = logits
         finally:
             exe.unlink(missing_ok=True)
+        if "c_example" in art.files and probe.pcm is not None:
+            checked.agreement["c_example"] = check_example(art.files["c_library"], probe)
         return checked
+
+
+def check_example(library: Path, probe: Probe, clips: int = 3) -> dict:
+    """Build the library's example as its README says and run it on the first test clips
+    written as WAV files: its printed keyword must be the reference engine's."""
+    import subprocess
+    import tempfile
+
+    from ecqx.codegen.host import C_FLAGS, HostBuildError
+    from ecqx.data.audio import write_wav
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "classify_wav"
+        cmd = ["gcc", "-O2", *C_FLAGS, "-I", str(library / "src"), "-o", str(exe),
+               *map(str, sorted((library / "src").glob("*.c"))),
+               str(library / "examples" / "classify_wav" / "main.c")]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:
+            raise HostBuildError(f"the library's example does not compile:\n{proc.stderr[-2000:]}")
+        said = []
+        for i in range(min(clips, len(probe.pcm))):
+            wav = Path(tmp) / f"clip{i}.wav"
+            write_wav(wav, probe.pcm[i])
+            run = subprocess.run([str(exe), str(wav)], capture_output=True, text=True, timeout=60)
+            if run.returncode:
+                raise HostBuildError(f"the library's example failed: {run.stderr[-2000:]}")
+            said.append(run.stdout.split("\n", 1)[0])
+    want = [probe.model.labels[k] for k in probe.reference[: len(said)].argmax(1)]
+    return {"clips": len(said), "keywords_equal": float(np.mean([a == b for a, b in zip(said, want)]))}
 
 
 class Nnc:

@@ -9,6 +9,7 @@ from ecqx.codegen.boards import default_board, emulated
 from ecqx.codegen.choices import WEIGHT_FORMATS
 from ecqx.commands.options import add_out
 from ecqx.export.choices import TARGETS
+from ecqx.integer.requant import ROUNDINGS
 from ecqx.run import ExportDir, RunDir
 
 HELP = "integer model + ONNX / TFLite / C / NNC exports, or the Cortex-M firmware"
@@ -46,6 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "width, dense int8; auto = the smaller of sparse and dense packed (default), fast = "
         "the fewest instructions by a Cortex-M4 cost model",
     )
+    p.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
+                   help="requantization rounding of the integer model, which every export "
+                   "follows: single = one rounding (LiteRT, TFLite with TFLITE_SINGLE_ROUNDING); "
+                   "double = gemmlowp's two roundings, what TFLite Micro's reference kernels do, "
+                   f"so the .tflite runs bit-exactly there (default {ROUNDINGS[0]})")  # fmt: skip
     add_board(p, "emulated Cortex-M board for --target cortex-m; real boards build from the "
               "exported firmware folder with `pio run -e <board>`")  # fmt: skip
 
@@ -56,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
         from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
 
         print(firmware_table(export_cortex_m(Path(args.model), out, board=args.board,
-                                             data=args.data, weights=args.weights)))  # fmt: skip
+                                             data=args.data, weights=args.weights,
+                                             rounding=args.rounding)))  # fmt: skip
         return 0
     from ecqx.export.pipeline import export, summary_table
 
     targets = list(TARGETS) if args.target == "all" else [args.target]
-    report = export(Path(args.model), out, targets, data=args.data, weights=args.weights)
+    report = export(Path(args.model), out, targets, data=args.data, weights=args.weights,
+                    rounding=args.rounding)  # fmt: skip
     print(summary_table(report))
     print(f"report: {ExportDir(out).report}")
     return 0

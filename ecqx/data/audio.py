@@ -53,8 +53,12 @@ def read_wav(path: Path, expect_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def write_wav(path: Path | BinaryIO, x: np.ndarray, rate: int = SAMPLE_RATE) -> None:
-    """float [-1, 1] -> 16-bit mono wav in ``path`` (a file name or a binary file object)."""
-    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
+    """float [-1, 1] (or int16 PCM, written as is) -> 16-bit mono wav in ``path`` (a file name
+    or a binary file object)."""
+    if np.asarray(x).dtype == np.int16:
+        pcm = np.asarray(x, "<i2")
+    else:
+        pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
     with wave.open(path if hasattr(path, "write") else str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
