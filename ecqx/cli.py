@@ -10,7 +10,17 @@ import sys
 from types import ModuleType
 
 from ecqx import __version__
-from ecqx.commands import bench, data_synth, export, hil, holdout, pipeline, sweep, train
+from ecqx.commands import (
+    bench,
+    data_synth,
+    export,
+    hil,
+    holdout,
+    pipeline,
+    predict,
+    sweep,
+    train,
+)
 from ecqx.errors import EcqxError
 
 # (name, module) in the order of the data flow; `data synth` is a subcommand of `data`
@@ -20,6 +30,7 @@ COMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("holdout", holdout),
     ("export", export),
     ("hil", hil),
+    ("predict", predict),
     ("bench", bench),
     ("pipeline", pipeline),
 )

@@ -29,6 +29,7 @@ STAGES = {
     "ecqx.sweep": 9,
     "ecqx.sweep_plots": 9,
     "ecqx.holdout": 9,
+    "ecqx.keyword": 9,
     "ecqx.pipeline": 10,
     "ecqx.commands": 11,
     "ecqx.cli": 11,
