@@ -11,6 +11,7 @@ from ecqx.codegen.plan import c_array
 from ecqx.data.features import MfccParams
 from ecqx.data.fixed_mfcc import tables
 from ecqx.integer.model import IntegerModel
+from ecqx.integer.recognize import RecognizerParams, is_keyword, threshold_q
 
 
 def feature_params(model: IntegerModel) -> MfccParams | None:
@@ -31,10 +32,13 @@ def c_floats(values: np.ndarray, per_line: int = 6) -> str:
     return ",\n".join("    " + ln for ln in lines)
 
 
-def frontend_context(model: IntegerModel) -> dict:
-    """The values the front-end templates print (``frontend`` is None without a front end)."""
+def frontend_context(model: IntegerModel, stream: RecognizerParams | None = None) -> dict:
+    """The values the front-end templates print (``frontend`` is None without a front end);
+    ``stream``: the streaming recognizer's settings (default RecognizerParams())."""
     if not has_frontend(model):
-        return {"frontend": None}
+        return {"frontend": None, "stream": None}
+    stream = stream or RecognizerParams()
+    stream.validate()
     p = feature_params(model)
     t = tables(p)
     return {
@@ -60,5 +64,7 @@ def frontend_context(model: IntegerModel) -> dict:
             "dct": c_array(t.dct, 8),
             "mean": c_floats(model.input_mean),
             "std": c_floats(model.input_std),
-        }
+            "is_keyword": ", ".join(str(int(v)) for v in is_keyword(model.labels)),
+        },
+        "stream": stream.to_dict() | {"threshold_q": threshold_q(stream, model.output_scale)},
     }

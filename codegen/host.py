@@ -65,3 +65,18 @@ def run_host_audio(exe: Path, pcm: np.ndarray, in_features: int, num_classes: in
 def run_host_mfcc(exe: Path, pcm: np.ndarray, n_coeffs: int, timeout: float = 600) -> np.ndarray:
     """int32 Q10 MFCC [n, frames * coeffs] of the host build's front end alone."""
     return _run(exe, "mfcc", np.asarray(pcm, np.int16), np.int32, n_coeffs, timeout)
+
+
+def run_host_stream(exe: Path, pcm: np.ndarray, num_classes: int,
+                    timeout: float = 600) -> list[dict]:  # fmt: skip
+    """Per inference of the host build's streaming recognizer on one int16 stream: frame,
+    lead, count, detected, index and the int8 logits."""
+    proc = subprocess.run([str(exe), "stream"], input=np.ascontiguousarray(pcm, "<i2").tobytes(),
+                          capture_output=True, timeout=timeout)  # fmt: skip
+    if proc.returncode != 0:
+        raise HostBuildError(f"{exe} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    rec = np.dtype([("frame", "<i4"), ("lead", "<i4"), ("count", "<i4"), ("detected", "i1"),
+                    ("index", "i1"), ("logits", "i1", (num_classes,))])  # fmt: skip
+    if len(proc.stdout) % rec.itemsize:
+        raise HostBuildError(f"{exe} stream returned a partial record")
+    return np.frombuffer(proc.stdout, rec)

@@ -19,6 +19,7 @@ import numpy as np
 from ecqx.codegen.frontend import frontend_context
 from ecqx.codegen.plan import Plan, plan
 from ecqx.integer.model import IntegerModel
+from ecqx.integer.recognize import RecognizerParams
 
 HERE = Path(__file__).parent
 KERNELS = HERE / "kernels"
@@ -60,10 +61,10 @@ def template_env(folder: Path = TEMPLATES) -> jinja2.Environment:
     )
 
 
-def context(p: Plan) -> dict:
+def context(p: Plan, stream: RecognizerParams | None = None) -> dict:
     """The values every template may print."""
     m = p.model
-    fe = frontend_context(p.spec)
+    fe = frontend_context(p.spec, stream)
     sparse_acc = 4 * p.max_sparse_rows if any(ly["format"] == "sparse" for ly in p.layers) else 0
     return fe | {
         "infer_ram": 2 * p.max_width + sparse_acc,
@@ -89,12 +90,14 @@ def frontend_scratch_bytes(fe: dict) -> int:
     return (words + 1) // 2 * 8
 
 
-def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto") -> CSources:
-    """Write the generated and static C files of ``model`` into ``out_dir``."""
+def render(model: IntegerModel, out_dir: Path, weights: str | list[str] = "auto",
+           stream: RecognizerParams | None = None) -> CSources:  # fmt: skip
+    """Write the generated and static C files of ``model`` into ``out_dir`` (``stream``: the
+    streaming recognizer's settings, default ``RecognizerParams()``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     p = plan(model, weights)
-    env, ctx = template_env(), context(p)
+    env, ctx = template_env(), context(p, stream)
     files = []
     generated = GENERATED + (FRONTEND_GENERATED if ctx["frontend"] else ())
     for name in generated:

@@ -3,7 +3,9 @@
  *   (no argument)  N x ECQX_IN_FEATURES int8 features -> N x ECQX_NUM_CLASSES int8 logits
  *   audio          N x ECQX_AUDIO_SAMPLES int16 PCM -> per clip the int8 features, then logits
  *   mfcc           N x ECQX_AUDIO_SAMPLES int16 PCM -> per clip ECQX_NUM_FRAMES x
- *                  ECQX_NUM_COEFFS int32 Q10 coefficients (the front end before quantization) */
+ *                  ECQX_NUM_COEFFS int32 Q10 coefficients (the front end before quantization)
+ *   stream         one int16 stream, pushed ECQX_FRAME_HOP samples at a time -> per inference
+ *                  int32 frame, lead, count, int8 detected, index, then int8 logits */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +39,25 @@ int main(int argc, char **argv)
     static int64_t scratch[(ECQX_MFCC_SCRATCH_WORDS(ECQX_FFT_LEN, ECQX_NUM_MELS) + 1) / 2];
     static int32_t coeffs[ECQX_NUM_FRAMES][ECQX_NUM_COEFFS];
     const int audio = strcmp(mode, "audio") == 0;
+    if (strcmp(mode, "stream") == 0) {
+        static ecqx_stream_t st;
+        ecqx_stream_result_t r;
+        ecqx_stream_init(&st);
+        while (fread(pcm, sizeof pcm[0], ECQX_FRAME_HOP, stdin) == ECQX_FRAME_HOP) {
+            ecqx_stream_push(&st, pcm, &r);
+            if (r.inferred) {
+                const int32_t head[3] = {r.frame, r.lead, r.count};
+                const int8_t flags[2] = {(int8_t)r.detected, (int8_t)r.index};
+                if (write_all(head, sizeof head) || write_all(flags, 2) ||
+                    write_all(r.logits, sizeof r.logits)) {
+                    return 1;
+                }
+            }
+        }
+        return ferror(stdin) ? 1 : 0;
+    }
     if (!audio && strcmp(mode, "mfcc") != 0) {
-        fprintf(stderr, "unknown mode %s (features, audio, mfcc)\n", mode);
+        fprintf(stderr, "unknown mode %s (features, audio, mfcc, stream)\n", mode);
         return 2;
     }
     while (fread(pcm, sizeof pcm[0], ECQX_AUDIO_SAMPLES, stdin) == ECQX_AUDIO_SAMPLES) {

@@ -129,17 +129,34 @@ def to_pcm16(clips: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(clips, np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
+def stream_coefficients(pcm: np.ndarray, p) -> np.ndarray:  # noqa: ANN001
+    """int16 PCM of any length -> int32 MFCC [frames, n_mfcc] (Q10) of every frame that fits:
+    frame f covers samples [f * hop, f * hop + window), as in a clip."""
+    pcm = np.ascontiguousarray(pcm)
+    if pcm.dtype != np.int16 or pcm.ndim != 1 or pcm.size < p.window:
+        raise ValueError(f"a stream is int16 PCM of >= {p.window} samples, got {pcm.dtype} "
+                         f"{list(pcm.shape)}")  # fmt: skip
+    out = np.empty((1, 1 + (pcm.size - p.window) // p.hop, p.n_mfcc), np.int32)
+    from ecqx.data.fixed_mfcc_loops import clips_mfcc
+
+    clips_mfcc(pcm[None], p.hop, _table_args(p), p.n_fft, out)
+    return out[0]
+
+
+def _table_args(p) -> tuple:  # noqa: ANN001
+    t = tables(p)
+    return (t.window, t.cos, t.sin, t.bitrev, t.mel_start, t.mel_count, t.mel_weights,
+            t.log2_table, t.dct, np.int64(t.log_floor_q16))  # fmt: skip
+
+
 def mfcc_fixed(pcm: np.ndarray, p) -> np.ndarray:  # noqa: ANN001
     """int16 PCM clips [N, clip_samples] -> int32 MFCC [N, frames * n_mfcc] in Q10."""
     pcm = np.ascontiguousarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 2 or pcm.shape[1] != p.clip_samples:
         raise ValueError(f"fixed-point MFCC takes int16 PCM [N, {p.clip_samples}], got "
                          f"{pcm.dtype} {list(pcm.shape)}")  # fmt: skip
-    t = tables(p)
-    args = (t.window, t.cos, t.sin, t.bitrev, t.mel_start, t.mel_count, t.mel_weights,
-            t.log2_table, t.dct, np.int64(t.log_floor_q16))  # fmt: skip
     out = np.empty((len(pcm), p.frames, p.n_mfcc), np.int32)
     from ecqx.data.fixed_mfcc_loops import clips_mfcc  # numba: imported when first used
 
-    clips_mfcc(pcm, p.hop, args, p.n_fft, out)
+    clips_mfcc(pcm, p.hop, _table_args(p), p.n_fft, out)
     return out.reshape(len(pcm), -1)

@@ -17,13 +17,18 @@ from ecqx.codegen.render import FRONTEND_GENERATED, render
 from ecqx.data.features import DEFAULT_MFCC, mfcc
 from ecqx.data.fixed_mfcc import mfcc_fixed
 from ecqx.integer import engine
+from ecqx.integer.recognize import RecognizerParams
+
+
+STREAM = RecognizerParams(threshold=0.02, min_count=2, suppression_frames=20)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fe")
     model, clips = audio_integer_model(seed=3)
-    src = render(model, tmp / "c")
+    # a recognizer that a random model triggers: low threshold, short suppression
+    src = render(model, tmp / "c", stream=STREAM)
     return model, clips, src, compile_host(src.folder, tmp / "run", sanitize=True)
 
 
@@ -97,3 +102,23 @@ def test_front_end_compiles_warning_free_for_cortex_m(tmp_path, built, cpu):
                "-o", str(tmp_path / "x.o"), str(src / name)]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, (name, proc.stderr)
+
+
+def test_c_streaming_recognizer_equals_the_reference(built):
+    """Every inference's logits and every detection of the C recognizer on a stream made of
+    the test clips equal the reference's."""
+    from ecqx.codegen.host import run_host_stream
+    from ecqx.streaming import reference
+
+    model, clips, src, exe = built
+    pcm = np.concatenate([np.zeros(1000, np.int16), *clips[:8]])[: 320 * 400]
+    got = run_host_stream(exe, pcm, model.num_classes)
+    rp = STREAM
+    ref = reference(model, pcm, rp)
+    np.testing.assert_array_equal(got["logits"], ref.logits)
+    assert got["frame"][0] == 48 and (np.diff(got["frame"]) == rp.infer_every).all()
+    det = got[got["detected"] == 1]
+    assert [(int(d["frame"]), int(d["index"]), int(d["lead"])) for d in det] == [
+        (d.frame, d.label, d.lead) for d in ref.detections
+    ]
+    assert len(ref.detections) >= 2 and len(set(det["index"])) >= 1
