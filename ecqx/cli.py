@@ -18,6 +18,7 @@ from ecqx.commands import (
     holdout,
     pipeline,
     predict,
+    stream,
     sweep,
     train,
 )
@@ -31,6 +32,7 @@ COMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("export", export),
     ("hil", hil),
     ("predict", predict),
+    ("stream", stream),
     ("bench", bench),
     ("pipeline", pipeline),
 )

@@ -13,7 +13,7 @@ from ecqx.data.features import MfccParams
 from ecqx.data.fixed_mfcc import Q_OUT, stream_coefficients
 from ecqx.data.stream import Event, Stream
 from ecqx.integer import engine
-from ecqx.integer.model import IntegerModel
+from ecqx.integer.model import IntegerModel, IntegerModelError
 from ecqx.integer.recognize import Detection, RecognizerParams, decide, is_keyword, threshold_q
 
 # a detection counts for a keyword clip starting at s when it falls in [s + EARLY, s + LATE]
@@ -100,3 +100,126 @@ def write_stream(out: Path, stream: Stream) -> None:
     write_wav(out / "stream.wav", stream.pcm, stream.sample_rate)
     lines = ["start_seconds,label,clip"] + [f"{e.start:.4f},{e.label},{e.clip}" for e in stream.events]
     write_text(out / "events.csv", "\n".join(lines) + "\n")
+
+
+def evaluate(model_dir: Path, out: Path, rp: RecognizerParams, seconds: float = 600.0,
+             seed: int = 0, data: Path | None = None, board: str | None = None,
+             device_seconds: float = 20.0, timeout: float = 10.0,
+             progress: bool = True) -> dict:  # fmt: skip
+    """Make the stream from the model's test split, score the reference recognizer on it, and
+    with ``board`` run its first ``device_seconds`` on the emulated device with the firmware's
+    recognizer (the default settings), comparing every inference and detection."""
+    from ecqx.checkpoint import Checkpoint
+    from ecqx.codegen.frontend import has_frontend
+    from ecqx.data.stream import make_stream
+    from ecqx.files import write_json, write_text
+    from ecqx.integer.from_run import load_data
+    from ecqx.keyword import load_model
+
+    model_dir, out = Path(model_dir), Path(out)
+    rp.validate()
+    model = load_model(model_dir)
+    if not has_frontend(model):
+        raise IntegerModelError("streaming needs a model trained on the fixed-point front end "
+                                "(--features fixed, the default)")  # fmt: skip
+    gsc = load_data(Checkpoint.load(model_dir), data)
+    split = gsc.splits["testing"]
+    p = MfccParams.from_dict(model.meta["mfcc"])
+    stream = make_stream(split.audio, split.labels, gsc.noises, seconds, seed, p.sample_rate,
+                         p.hop)  # fmt: skip
+    write_stream(out, stream)
+    run = reference(model, stream.pcm, rp)
+    report = {"model": model.identity(), "recognizer": rp.to_dict(), "seed": seed,
+              "data": str(gsc.root)} | score(run.detections, stream.events, model.labels, p,
+                                             stream.seconds)  # fmt: skip
+    report["thresholds"] = threshold_sweep(run.logits, stream, model, p, rp)
+    plot_sweep(report["thresholds"], out / "detection_vs_false_alarms.png", report)
+    if board:
+        report["device"] = on_device(model_dir, model, stream, p, board, device_seconds,
+                                     timeout, out, progress)  # fmt: skip
+    write_json(out / "stream_report.json", report)
+    write_text(out / "stream_report.md", markdown(report))
+    return report
+
+
+def threshold_sweep(logits: np.ndarray, stream: Stream, model: IntegerModel, p: MfccParams,
+                    rp: RecognizerParams) -> list[dict]:  # fmt: skip
+    """Detection rate and false alarms per hour at other thresholds (same inferences)."""
+    from dataclasses import replace
+
+    rows = []
+    for thr in (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0):
+        r = replace(rp, threshold=thr)
+        dets = decide(logits, p.frames - 1, is_keyword(model.labels), r,
+                      threshold_q(r, model.output_scale))  # fmt: skip
+        s = score(dets, stream.events, model.labels, p, stream.seconds)
+        rows.append({"threshold": thr, "detection_rate": s["detection_rate"],
+                     "false_alarms_per_hour": s["false_alarms_per_hour"]})  # fmt: skip
+    return rows
+
+
+def plot_sweep(rows: list[dict], path: Path, report: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fa = [r["false_alarms_per_hour"] for r in rows]
+    dr = [100 * (r["detection_rate"] or 0) for r in rows]
+    ax.plot(fa, dr, "o-")
+    for r, x, y in zip(rows, fa, dr):
+        ax.annotate(f"{r['threshold']:g}", (x, y), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)  # fmt: skip
+    ax.set_xlabel("false alarms per hour")
+    ax.set_ylabel("keywords detected (%)")
+    ax.set_title(f"streaming, {report['stream_seconds']:.0f} s test stream (labels: threshold)",
+                 fontsize=9)  # fmt: skip
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def on_device(model_dir: Path, model: IntegerModel, stream: Stream, p: MfccParams, board: str,
+              seconds: float, timeout: float, out: Path, progress: bool) -> dict:  # fmt: skip
+    from ecqx.hil.device import Device
+    from ecqx.hil.plugin import build_plugin, marker_addresses
+    from ecqx.hil.run import firmware_for
+    from ecqx.hil.stream import run_stream
+    from ecqx.hil.transport import QemuTransport
+    from ecqx.run import RunDir
+
+    elf = firmware_for(model_dir, RunDir(model_dir).export.root, board, None)
+    n = min(stream.pcm.size, int(seconds * p.sample_rate) // p.hop * p.hop)
+    pcm = stream.pcm[:n]
+    ref = reference(model, pcm, RecognizerParams())  # the firmware's recognizer
+    icount = out / "instructions.txt"
+    icount.unlink(missing_ok=True)
+    transport = QemuTransport(elf, board, build_plugin(out), marker_addresses(elf), icount, None)
+    with transport:
+        r = run_stream(Device(transport, timeout=timeout), pcm, p.hop, ref.logits,
+                       ref.detections, icount, progress, boot=True)  # fmt: skip
+    return r | {"seconds": n / p.sample_rate}
+
+
+def markdown(r: dict) -> str:
+    lines = ["# Streaming recognition", "", summary(r), "",
+             f"- recognizer: {r['recognizer']}", f"- stream seed {r['seed']}, data {r['data']}",
+             "", "| threshold | detected | false alarms / hour |", "|---|---|---|"]  # fmt: skip
+    for t in r["thresholds"]:
+        lines.append(f"| {t['threshold']:g} | {100 * (t['detection_rate'] or 0):.1f}% | "
+                     f"{t['false_alarms_per_hour']:.0f} |")  # fmt: skip
+    dev = r.get("device")
+    if dev:
+        ih = dev["instructions_per_hop"]
+        lines += ["", f"- device: {dev['hops']} hops ({dev['seconds']:.1f} s), "
+                  f"{dev['inferences']} inferences, logits bit-exact "
+                  f"{'yes' if dev['logits_bit_exact'] else 'NO'}, detections equal "
+                  f"{'yes' if dev['detections_equal'] else 'NO'}"
+                  + (f" (stopped: {dev['failure']})" if dev["failure"] else "")]  # fmt: skip
+        if ih["mean"] is not None:
+            lines.append(f"- instructions per 20 ms hop: mean {ih['mean']:.0f}, with an inference "
+                         f"{ih['with_inference'] or 0:.0f}, without "
+                         f"{ih['without_inference'] or 0:.0f} (exact, emulator)")  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from ecqx.hil.protocol import (
     Msg,
     Parser,
     Result,
+    StreamResult,
     audio_parts,
     encode,
 )
@@ -126,12 +127,7 @@ class Device:
 
     def classify(self, pcm: np.ndarray) -> AudioResult:
         """Send one int16 clip in AUDIO parts (each acknowledged), then CLASSIFY it."""
-        if self.info is None:
-            self.hello()
-        assert self.info is not None
-        if not self.info.front_end:
-            raise DeviceRefused("the firmware has no audio front end (a model trained on float "
-                                "features): re-train with --features fixed")  # fmt: skip
+        self._need_front_end()
         for part in audio_parts(np.ascontiguousarray(pcm, "<i2").tobytes()):
             ack = self._request(Msg.AUDIO, part, Msg.ACK)
             if ack.payload != part[:2]:
@@ -139,5 +135,28 @@ class Device:
         fr = self._request(Msg.CLASSIFY, b"", Msg.AUDIO_RESULT)
         try:
             return AudioResult.parse(fr.payload, self.info.in_features, self.info.num_classes)
+        except ValueError as e:
+            raise DeviceGarbled(str(e)) from e
+
+    def _need_front_end(self) -> None:
+        if self.info is None:
+            self.hello()
+        assert self.info is not None
+        if not self.info.front_end:
+            raise DeviceRefused("the firmware has no audio front end (a model trained on float "
+                                "features): re-train with --features fixed")  # fmt: skip
+
+    def stream_reset(self) -> None:
+        self._need_front_end()
+        self._request(Msg.STREAM_RESET, b"", Msg.ACK)
+
+    def stream_push(self, hop: np.ndarray) -> StreamResult:
+        """One hop of int16 PCM into the device's streaming recognizer."""
+        self._need_front_end()
+        assert self.info is not None
+        fr = self._request(Msg.STREAM_PUSH, np.ascontiguousarray(hop, "<i2").tobytes(),
+                           Msg.STREAM_RESULT)  # fmt: skip
+        try:
+            return StreamResult.parse(fr.payload, self.info.num_classes)
         except ValueError as e:
             raise DeviceGarbled(str(e)) from e

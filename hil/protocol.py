@@ -23,11 +23,14 @@ class Msg(IntEnum):
     INFER = 0x02
     AUDIO = 0x03
     CLASSIFY = 0x04
+    STREAM_RESET = 0x05
+    STREAM_PUSH = 0x06
     INFO = 0x81
     RESULT = 0x82
     BOOT = 0x83
     ACK = 0x84
     AUDIO_RESULT = 0x85
+    STREAM_RESULT = 0x86
     ERROR = 0x7F
 
 
@@ -200,3 +203,25 @@ class AudioResult:
             raise ValueError(f"AUDIO_RESULT names class {payload[at]}, the model has {num_classes}")
         fe, net = struct.unpack("<II", payload[at + 1 :])
         return AudioResult(payload[:in_features], payload[in_features:at], payload[at], fe, net)
+
+
+@dataclass
+class StreamResult:
+    inferred: bool
+    detected: bool
+    index: int
+    frame: int
+    lead: int
+    count: int
+    logits: bytes  # int8 values as bytes (zeros when nothing was inferred)
+
+    @staticmethod
+    def parse(payload: bytes, num_classes: int) -> StreamResult:
+        if len(payload) != 15 + num_classes:
+            raise ValueError(f"STREAM_RESULT payload of {len(payload)} bytes, expected "
+                             f"{15 + num_classes}")  # fmt: skip
+        inferred, detected, index, frame, lead, count = struct.unpack("<BBbiii", payload[:15])
+        if inferred > 1 or detected > 1 or (detected and not 0 <= index < num_classes):
+            raise ValueError(f"STREAM_RESULT flags {inferred}/{detected} class {index} invalid")
+        return StreamResult(bool(inferred), bool(detected), index, frame, lead, count,
+                            payload[15:])  # fmt: skip

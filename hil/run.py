@@ -76,7 +76,7 @@ def hil(
     elf = firmware_for(model_dir, export_dir, board, data) if board else None
     im = IntegerModel.load(ExportDir(export_dir).integer_model)
     if audio and not has_frontend(im):
-        raise ValueError("--audio needs a model trained on the fixed-point front end "
+        raise IntegerModelError("--audio needs a model trained on the fixed-point front end "
                          "(--features fixed, the default); this one used float features")  # fmt: skip
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ecqx.config import ConfigError
+
 
 @dataclass(frozen=True)
 class RecognizerParams:
@@ -28,11 +30,11 @@ class RecognizerParams:
         for name in ("infer_every", "average", "min_count", "suppression_frames"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+                raise ConfigError(f"{name} must be an integer >= 1, got {v!r}")
         if self.min_count > self.average:
-            raise ValueError(f"min_count ({self.min_count}) > average ({self.average})")
+            raise ConfigError(f"min_count ({self.min_count}) > average ({self.average})")
         if not 0 < self.threshold < 1000:
-            raise ValueError(f"threshold must be > 0, got {self.threshold}")
+            raise ConfigError(f"threshold must be in (0, 1000), got {self.threshold}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -135,6 +135,37 @@ static void classify(const ecqx_parser_t *req)
     put_u32(p + n + 4, c2 - c1);
     send(ECQX_MSG_AUDIO_RESULT, p, sizeof p);
 }
+
+static ecqx_stream_t stream;
+
+/* One hop into the streaming recognizer, counted as one marker interval. */
+static void stream_push(const ecqx_parser_t *req)
+{
+    static int16_t hop[ECQX_FRAME_HOP];
+    static uint8_t p[3 + 12 + ECQX_NUM_CLASSES];
+    ecqx_stream_result_t r;
+    if (req->length != 2u * ECQX_FRAME_HOP) {
+        send_error(ECQX_ERR_LENGTH);
+        return;
+    }
+    for (uint32_t i = 0; i < ECQX_FRAME_HOP; i++) {
+        const uint8_t *b = req->payload + 2u * i;
+        hop[i] = (int16_t)(uint16_t)((uint32_t)b[0] | (uint32_t)b[1] << 8);
+    }
+    ecqx_marker_begin();
+    ecqx_stream_push(&stream, hop, &r);
+    ecqx_marker_end();
+    p[0] = (uint8_t)r.inferred;
+    p[1] = (uint8_t)r.detected;
+    p[2] = (uint8_t)(int8_t)r.index;
+    put_u32(p + 3, (uint32_t)r.frame);
+    put_u32(p + 7, (uint32_t)r.lead);
+    put_u32(p + 11, (uint32_t)r.count);
+    for (int i = 0; i < ECQX_NUM_CLASSES; i++) {
+        p[15 + i] = (uint8_t)(r.inferred ? r.logits[i] : 0);
+    }
+    send(ECQX_MSG_STREAM_RESULT, p, sizeof p);
+}
 #endif
 
 void ecqx_app_init(void)
@@ -159,6 +190,11 @@ void ecqx_app_step(void)
             audio_part(&parser);
         } else if (parser.type == ECQX_MSG_CLASSIFY) {
             classify(&parser);
+        } else if (parser.type == ECQX_MSG_STREAM_RESET) {
+            ecqx_stream_init(&stream);
+            send(ECQX_MSG_ACK, parser.payload, 0);
+        } else if (parser.type == ECQX_MSG_STREAM_PUSH) {
+            stream_push(&parser);
 #endif
         } else {
             send_error(ECQX_ERR_UNKNOWN_TYPE);

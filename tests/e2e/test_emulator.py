@@ -51,6 +51,24 @@ def test_hil_on_raw_audio_checks_the_front_end_on_the_device(tiny_trained, tmp_p
     assert "features bit-exact: yes" in out
 
 
+def test_streaming_on_the_device_equals_the_reference(tiny_trained, tmp_path, capsys):
+    """`ecqx stream --board`: the firmware's recognizer on a test stream, every inference's
+    logits and every detection equal to the reference; instructions counted per hop."""
+    assert main(["export", "--model", str(tiny_trained), "--target", "c"]) == 0
+    rc = main(["stream", "--model", str(tiny_trained), "--seconds", "12", "--board",
+               "mps2-an386", "--device-seconds", "4", "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    r = json.loads((tmp_path / "stream_report.json").read_text())
+    dev = r["device"]
+    assert dev["logits_bit_exact"] and dev["detections_equal"] and dev["hops"] == 200
+    assert dev["inferences"] == (200 - 1 - 48 - 1) // 5 + 1
+    ih = dev["instructions_per_hop"]
+    assert ih["with_inference"] > ih["without_inference"] > 10_000
+    assert r["keywords"] >= 3 and len(r["thresholds"]) == 8
+    assert (tmp_path / "detection_vs_false_alarms.png").stat().st_size > 1000
+
+
 @pytest.mark.parametrize("board", ["mps3-an547", "mps2-an500"])
 def test_firmware_runs_bit_exact_on_the_m55_and_m7(tiny_trained, tmp_path, capsys, board):
     """The other emulated cores: their own interrupt lines / memory maps, same answers."""

@@ -24,8 +24,9 @@ void ecqx_parser_init(ecqx_parser_t *p)
 static uint8_t known_type(uint8_t t)
 {
     return t == ECQX_MSG_HELLO || t == ECQX_MSG_INFER || t == ECQX_MSG_AUDIO ||
-           t == ECQX_MSG_CLASSIFY || t == ECQX_MSG_INFO || t == ECQX_MSG_RESULT ||
-           t == ECQX_MSG_BOOT || t == ECQX_MSG_ACK || t == ECQX_MSG_AUDIO_RESULT ||
+           t == ECQX_MSG_CLASSIFY || t == ECQX_MSG_STREAM_RESET || t == ECQX_MSG_STREAM_PUSH ||
+           t == ECQX_MSG_INFO || t == ECQX_MSG_RESULT || t == ECQX_MSG_BOOT ||
+           t == ECQX_MSG_ACK || t == ECQX_MSG_AUDIO_RESULT || t == ECQX_MSG_STREAM_RESULT ||
            t == ECQX_MSG_ERROR;
 }
 

@@ -23,12 +23,16 @@ enum ecqx_msg_type {
     ECQX_MSG_INFER = 0x02,  /* host -> device, int8 input features */
     ECQX_MSG_AUDIO = 0x03,  /* host -> device: first sample u16, int16 PCM samples (the clip buffer) */
     ECQX_MSG_CLASSIFY = 0x04, /* host -> device, empty: front end + network on the clip buffer */
+    ECQX_MSG_STREAM_RESET = 0x05, /* host -> device, empty: restart the streaming recognizer (ACK) */
+    ECQX_MSG_STREAM_PUSH = 0x06,  /* host -> device: one hop of int16 PCM */
     ECQX_MSG_INFO = 0x81,   /* device -> host: version, model id, sizes, front end u8, board */
     ECQX_MSG_RESULT = 0x82, /* device -> host: int8 logits, class u8, cycles u32 */
     ECQX_MSG_BOOT = 0x83,   /* device -> host, sent once after every reset: like INFO */
     ECQX_MSG_ACK = 0x84,    /* device -> host: the first sample u16 of the AUDIO frame stored */
     ECQX_MSG_AUDIO_RESULT = 0x85, /* device -> host: int8 features, int8 logits, class u8,
                                      cycles u32 of the front end, cycles u32 of the network */
+    ECQX_MSG_STREAM_RESULT = 0x86, /* device -> host: inferred u8, detected u8, index i8,
+                                      frame i32, lead i32, count i32, int8 logits */
     ECQX_MSG_ERROR = 0x7F,  /* device -> host: code u8 (enum ecqx_error_code) */
 };
 
