@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ecqx.codegen.boards import FIRMWARE, default_board, emulated
+from ecqx.codegen.elf import part_sizes
 from ecqx.codegen.render import KERNELS, TEMPLATES, render
 from ecqx.errors import EcqxError
 from ecqx.files import exclusive, write_json
@@ -164,7 +165,7 @@ def export_cortex_m(
         elf = build(project, board)
         sizes = section_sizes(elf)
         summary |= {"board": board, "elf": str(elf), "project": str(project), "sizes": sizes,
-                    "sources": sources_digest()}  # fmt: skip
+                    "parts": part_sizes(elf), "sources": sources_digest()}  # fmt: skip
         write_json(files.firmware_report, summary)
     return summary
 
@@ -185,5 +186,7 @@ def firmware_table(summary: dict) -> str:
     lines.append("section sizes (arm-none-eabi-size):")
     lines += [f"  {name:12s} {size:8d}" for name, size in sizes["sections"].items()]
     lines.append(f"flash {sizes['flash']} bytes, RAM {sizes['ram']} bytes; ELF {summary['elf']}")
+    for part, b in summary.get("parts", {}).items():
+        lines.append(f"  {part.replace('_', ' '):9s} flash {b['flash']:8d}  RAM {b['ram']:6d}")
     lines.append(f"flash/run: pio run -d {summary['project']} -e {summary['board']} -t upload")
     return "\n".join(lines)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-
-from ecqx import __version__
 import numpy as np
 
+from ecqx import __version__
 from ecqx.codegen.frontend import frontend_context
 from ecqx.codegen.plan import Plan, plan
 from ecqx.integer.model import IntegerModel

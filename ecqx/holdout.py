@@ -80,11 +80,19 @@ def holdout(
         if finished(run, cfg):
             m = json.loads(RunDir(run).metrics.read_text())
         else:
-            m = train(GSCData(data, MfccParams(arithmetic=cfg.features), families=others,
-                                   progress=progress), run, cfg, progress)
+            m = train(
+                GSCData(
+                    data, MfccParams(arithmetic=cfg.features), families=others, progress=progress
+                ),
+                run,
+                cfg,
+                progress,
+            )
         row = {"held_out": fam, "trained_on": "+".join(others)}
-        row |= evaluate(run, GSCData(data, MfccParams(arithmetic=cfg.features), families=(fam,),
-                                   progress=progress))
+        row |= evaluate(
+            run,
+            GSCData(data, MfccParams(arithmetic=cfg.features), families=(fam,), progress=progress),
+        )
         row |= {f"in_domain_{FLOAT}": m["top1_float"]["testing"],
                 f"in_domain_{QUANTIZED}": m["top1_quantized"]["testing"]}  # fmt: skip
         rows.append(row)

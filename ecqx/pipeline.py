@@ -17,6 +17,8 @@ from ecqx.report import DEVICE, FLOAT, INTEGER, QUANTIZED, percent
 from ecqx.run import RunDir
 
 SUMMARY = "summary.json"
+AUDIO_CLIPS = 120  # test clips sent as audio (32 KB each over the emulated serial link)
+STREAM_SECONDS, STREAM_DEVICE_SECONDS = 600.0, 20.0
 
 
 @dataclass
@@ -28,6 +30,9 @@ class PipelineReport:
     compression_ratio_nnc: float
     instructions_per_inference: float | None
     hil_bit_exact: bool
+    # the device front end on a subset of the test clips, and streaming (None without it)
+    audio: dict | None = None
+    stream: dict | None = None
 
     def summary(self) -> str:
         t, b, ipi = self.top1_test, self.bytes, self.instructions_per_inference
@@ -39,7 +44,17 @@ class PipelineReport:
             f"(CR {self.compression_ratio_nnc:.1f}x); firmware flash {b['flash']} B, RAM "
             f"{b['ram']} B; {'-' if ipi is None else f'{ipi:.0f}'} instructions per inference; "
             f"device bit-exact: {'yes' if self.hil_bit_exact else 'NO'}"
-        )
+            + ("" if self.audio is None else
+               f"\naudio in on the device ({self.audio['clips']} test clips): features and "
+               f"logits bit-exact: {'yes' if self.audio['bit_exact'] else 'NO'}; front end "
+               f"{self.audio['front_end_instructions']:.0f} instructions per 1 s clip")
+            + ("" if self.stream is None else
+               f"\nstreaming ({self.stream['seconds']:.0f} s test stream): "
+               f"{percent(self.stream['detection_rate'])} of keywords detected, "
+               f"{self.stream['false_alarms_per_hour']:.0f} false alarms per hour; device "
+               f"({self.stream['device_seconds']:.0f} s) bit-exact: "
+               f"{'yes' if self.stream['device_bit_exact'] else 'NO'}")
+        )  # fmt: skip
 
 
 def run_pipeline(
@@ -53,6 +68,7 @@ def run_pipeline(
 ) -> PipelineReport:
     """Every stage into ``work``; finished training runs are reused."""
     from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
+    from ecqx.codegen.frontend import has_frontend
     from ecqx.data.features import MfccParams
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
@@ -61,31 +77,56 @@ def run_pipeline(
     from ecqx.export.pipeline import summary_table as export_table
     from ecqx.hil.run import hil, summary
     from ecqx.integer.model import IntegerModel
+    from ecqx.integer.recognize import RecognizerParams
+    from ecqx.streaming import evaluate
+    from ecqx.streaming import summary as stream_summary
     from ecqx.train import finished, metrics_table, train
 
     work = Path(work)
     data_dir = Path(data) if data else work / "gsc-synth"
     if not data:
-        log(f"[1/5] synthesizing the stand-in dataset ({size}) into {data_dir}")
+        log(f"[1/6] synthesizing the stand-in dataset ({size}) into {data_dir}")
         generate(data_dir, size=size, seed=cfg.seed)
     run = RunDir(work / "train")
     model_dir = run.root
-    log(f"[2/5] training MLP_GSC and quantizing with {cfg.method.upper()} at {cfg.bits} bits")
+    log(f"[2/6] training MLP_GSC and quantizing with {cfg.method.upper()} at {cfg.bits} bits")
     if finished(model_dir, cfg):
         m = json.loads(run.metrics.read_text())
         log("      reusing the finished training run")
     else:
         m = train(GSCData(data_dir, params=MfccParams(arithmetic=cfg.features)), model_dir, cfg)
     log(metrics_table(m))
-    log("[3/5] exporting the integer model: ONNX QDQ, TFLite, C, NNC")
+    log("[3/6] exporting the integer model: ONNX QDQ, TFLite, C, NNC")
     ex = export(model_dir, run.export.root, list(TARGETS), log=log)
     log(export_table(ex))
-    log(f"[4/5] building the firmware for {board} with PlatformIO (offline)")
+    log(f"[4/6] building the firmware for {board} with PlatformIO (offline)")
     im = IntegerModel.load(run.export.integer_model)  # the one export built: calibrated once
     log(firmware_table(export_cortex_m(model_dir, run.export.root, board=board, model=im)))
-    log(f"[5/5] hardware-in-the-loop check on the emulated {board} (QEMU)")
+    log(f"[5/6] hardware-in-the-loop check on the emulated {board} (QEMU)")
     h = hil(model_dir, board=board, limit=limit)
     log(summary(h))
+    audio = stream = None
+    if has_frontend(im):
+        clips = min(limit or AUDIO_CLIPS, AUDIO_CLIPS)
+        log(f"      audio in: {clips} test clips as 16-bit PCM, the front end on the device")
+        ha = hil(model_dir, board=board, limit=clips, audio=True)
+        log(summary(ha))
+        audio = {
+            "clips": ha["completed"],
+            "bit_exact": ha["bit_exact"] and ha["audio"]["features_bit_exact"],
+            "front_end_instructions": ha["audio"]["instructions_front_end"]["mean"],
+        }
+        log(f"[6/6] streaming recognition on a {STREAM_SECONDS:.0f} s test stream, the first "
+            f"{STREAM_DEVICE_SECONDS:.0f} s on the device")  # fmt: skip
+        st = evaluate(model_dir, run.stream, RecognizerParams(), STREAM_SECONDS,
+                      board=board, device_seconds=STREAM_DEVICE_SECONDS)  # fmt: skip
+        log(stream_summary(st))
+        dev = st["device"]
+        stream = {"seconds": st["stream_seconds"], "detection_rate": st["detection_rate"],
+                  "false_alarms_per_hour": st["false_alarms_per_hour"],
+                  "device_seconds": dev["seconds"],
+                  "device_bit_exact": dev["logits_bit_exact"] and dev["detections_equal"],
+                  "instructions_per_hop": dev["instructions_per_hop"]["mean"]}  # fmt: skip
     fw = json.loads(run.export.firmware_report.read_text())
     report = PipelineReport(
         top1_test={
@@ -106,6 +147,8 @@ def run_pipeline(
         compression_ratio_nnc=ex["nnc"]["compression_ratio"],
         instructions_per_inference=h["instructions_per_inference"]["mean"],
         hil_bit_exact=h["bit_exact"],
+        audio=audio,
+        stream=stream,
     )
     write_json(work / SUMMARY, asdict(report))
     return report

@@ -39,6 +39,15 @@ class RunDir:
     def hil(self) -> Path:
         return Path(self.root) / "hil"
 
+    @property
+    def hil_audio(self) -> Path:
+        """``ecqx hil --audio`` reports (the default --out of hil is ``hil``)."""
+        return Path(self.root) / "hil-audio"
+
+    @property
+    def stream(self) -> Path:
+        return Path(self.root) / "stream"
+
 
 @dataclass(frozen=True)
 class ExportDir:

@@ -62,8 +62,15 @@ def score(dets: list[Detection], events: list[Event], labels: list[str], p: Mfcc
                    None)  # fmt: skip
         if hit is not None:
             matched.add(hit)
-        rows.append({"seconds": round(t, 3), "keyword": labels[d.label], "lead": d.lead,
-                     "count": d.count, "match": None if hit is None else targets[hit].start})  # fmt: skip
+        rows.append(
+            {
+                "seconds": round(t, 3),
+                "keyword": labels[d.label],
+                "lead": d.lead,
+                "count": d.count,
+                "match": None if hit is None else targets[hit].start,
+            }
+        )
     false_alarms = sum(r["match"] is None for r in rows)
     hours = seconds / 3600
     return {
@@ -98,7 +105,9 @@ def write_stream(out: Path, stream: Stream) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     write_wav(out / "stream.wav", stream.pcm, stream.sample_rate)
-    lines = ["start_seconds,label,clip"] + [f"{e.start:.4f},{e.label},{e.clip}" for e in stream.events]
+    lines = ["start_seconds,label,clip"] + [
+        f"{e.start:.4f},{e.label},{e.clip}" for e in stream.events
+    ]
     write_text(out / "events.csv", "\n".join(lines) + "\n")
 
 

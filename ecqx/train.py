@@ -191,8 +191,10 @@ def train(
     settings match, so several runs (a sweep) can share one."""
     cfg.validate()
     if data.params.arithmetic != cfg.features:
-        raise ConfigError(f"the data's MFCC are {data.params.arithmetic}, the run asks for "
-                          f"--features {cfg.features}: load the data with data_params(cfg)")  # fmt: skip
+        raise ConfigError(
+            f"the data's MFCC are {data.params.arithmetic}, the run asks for "
+            f"--features {cfg.features}: load the data with MfccParams(arithmetic=cfg.features)"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_feats = data.features("training")

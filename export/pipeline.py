@@ -126,6 +126,8 @@ def summary_table(report: dict) -> str:
     lines.append("bit-exact with the integer reference: " + (", ".join(exact) or "none"))
     if "c_example" in ag:
         ex = ag["c_example"]
-        lines.append(f"C library example (WAV in, keyword out): the reference's keyword on "
-                     f"{round(ex['keywords_equal'] * ex['clips'])} of {ex['clips']} test clips")  # fmt: skip
+        lines.append(
+            f"C library example (WAV in, keyword out): the reference's keyword on "
+            f"{round(ex['keywords_equal'] * ex['clips'])} of {ex['clips']} test clips"
+        )
     return "\n".join(lines)

@@ -177,7 +177,10 @@ def check_example(library: Path, probe: Probe, clips: int = 3) -> dict:
                 raise HostBuildError(f"the library's example failed: {run.stderr[-2000:]}")
             said.append(run.stdout.split("\n", 1)[0])
     want = [probe.model.labels[k] for k in probe.reference[: len(said)].argmax(1)]
-    return {"clips": len(said), "keywords_equal": float(np.mean([a == b for a, b in zip(said, want)]))}
+    return {
+        "clips": len(said),
+        "keywords_equal": float(np.mean([a == b for a, b in zip(said, want)])),
+    }
 
 
 class Nnc:

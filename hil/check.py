@@ -141,7 +141,8 @@ def run_check(
             "features_equal": i not in features_differ,
         }  # fmt: skip
         for i in range(n)
-        if not np.array_equal(dev[i], ref[i]) or dev_class[i] != int(ref[i].argmax())
+        if not np.array_equal(dev[i], ref[i])
+        or dev_class[i] != int(ref[i].argmax())
         or i in features_differ
     ]
     counts = read_instruction_counts(icount_file)
@@ -172,7 +173,9 @@ def run_check(
             "not cycles",
         },
         "cycles_per_inference": float(np.mean(cycles)) if cycles and max(cycles) > 0 else None,
-        "audio": None if pcm is None else {
+        "audio": None
+        if pcm is None
+        else {
             "features_bit_exact": n > 0 and not features_differ,
             "features_mismatching_samples": len(features_differ),
             "instructions_front_end": {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
-from ecqx.hil.plugin import symbols
+from ecqx.codegen.elf import symbols
 
 
 def read_profile(path: Path) -> dict[int, int]:

@@ -64,7 +64,7 @@ def hil(
     model_dir = Path(model_dir)
     # the firmware and integer model are looked up (and built if missing) here
     export_dir = Path(export_dir) if export_dir else RunDir(model_dir).export.root
-    out = Path(out) if out else RunDir(model_dir).hil
+    out = Path(out) if out else (RunDir(model_dir).hil_audio if audio else RunDir(model_dir).hil)
     out.mkdir(parents=True, exist_ok=True)
     clear_reports(out)
     if not (board or port):
@@ -76,8 +76,10 @@ def hil(
     elf = firmware_for(model_dir, export_dir, board, data) if board else None
     im = IntegerModel.load(ExportDir(export_dir).integer_model)
     if audio and not has_frontend(im):
-        raise IntegerModelError("--audio needs a model trained on the fixed-point front end "
-                         "(--features fixed, the default); this one used float features")  # fmt: skip
+        raise IntegerModelError(
+            "--audio needs a model trained on the fixed-point front end "
+            "(--features fixed, the default); this one used float features"
+        )
     feats, labels = gsc.features("testing"), gsc.labels("testing")
     population = len(labels)
     pick = stratified(labels, limit)
@@ -115,9 +117,11 @@ def summary(r: dict) -> str:
     a = r.get("audio")
     if a is not None:
         fe = a["instructions_front_end"]["mean"]
-        lines.append(f"front end on the device: features bit-exact: "
-                     f"{'yes' if a['features_bit_exact'] else 'NO'}"
-                     + (f", {fe:.0f} instructions per 1 s clip" if fe is not None else ""))  # fmt: skip
+        lines.append(
+            f"front end on the device: features bit-exact: "
+            f"{'yes' if a['features_bit_exact'] else 'NO'}"
+            + (f", {fe:.0f} instructions per 1 s clip" if fe is not None else "")
+        )
     if ic["mean"] is not None:
         lines.append(f"network instructions per inference (exact, emulator): {ic['mean']:.0f}")
     if r["failure"]:

@@ -35,7 +35,6 @@ def hard_clips(n=12, seed=0):
 def audio_integer_model(seed=0, widths=(64, 32), bits=4, sparsity=0.6):
     """A small random IntegerModel on the fixed-point MFCC (735 inputs), normalized and
     calibrated on the features of ``test_clips``; returns (model, clips)."""
-    import numpy as np
 
     from ecqx.data.features import DEFAULT_MFCC, mfcc
 

@@ -30,7 +30,7 @@ STAGES = {
     "ecqx.sweep_plots": 9,
     "ecqx.holdout": 9,
     "ecqx.keyword": 9,
-    "ecqx.streaming": 10,
+    "ecqx.streaming": 9,
     "ecqx.pipeline": 10,
     "ecqx.commands": 11,
     "ecqx.cli": 11,

@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", action="store_true",
                    help="send raw audio (32 KB a clip: slow over a serial link, so consider "
                    "--limit) and check the device's front end as well as the network")  # fmt: skip
-    add_out(p, None, "report folder (default MODEL/hil)")
+    add_out(p, None, "report folder (default MODEL/hil, with --audio MODEL/hil-audio)")
     p.add_argument("--timeout", type=positive_float, default=5.0,
                    help="seconds to wait for each reply (default 5)")  # fmt: skip
 
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, limit=args.limit, out=args.out, timeout=args.timeout,
             audio=args.audio)  # fmt: skip
     print(summary(r))
-    out = Path(args.out) if args.out else RunDir(Path(args.model)).hil
+    run_dir = RunDir(Path(args.model))
+    out = Path(args.out) if args.out else (run_dir.hil_audio if args.audio else run_dir.hil)
     print(f"report: {out / 'hil_report.md'}, {out / 'hil_report.json'}, {out / 'confusion.png'}")
     return 0 if r["bit_exact"] else 1

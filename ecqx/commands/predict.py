@@ -32,10 +32,18 @@ def run(args: argparse.Namespace) -> int:
     for wav in args.wav:
         r = predict_wav(Path(wav), model)
         if args.json:
-            print(json.dumps({"file": wav, "keyword": r.label, "index": r.index,
-                              "logits": r.logits.tolist(), "used": r.used,
-                              "probabilities": dict(zip(model.labels,
-                                                        map(float, r.probabilities)))}))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "file": wav,
+                        "keyword": r.label,
+                        "index": r.index,
+                        "logits": r.logits.tolist(),
+                        "used": r.used,
+                        "probabilities": dict(zip(model.labels, map(float, r.probabilities))),
+                    }
+                )
+            )
             continue
         print(f"{wav}: {r.label} ({r.used})")
         print(r.table(model.labels))

@@ -9,6 +9,7 @@ from ecqx.codegen.boards import emulated
 from ecqx.commands.options import add_out, positive_float, positive_int
 from ecqx.commands.predict import DEFAULT_MODEL
 from ecqx.integer.recognize import RecognizerParams
+from ecqx.run import RunDir
 
 HELP = "streaming recognition: detection rate and false alarms per hour on a test stream"
 DESCRIPTION = (
@@ -36,8 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"frames (20 ms) between inferences (default {d.infer_every})")  # fmt: skip
     p.add_argument("--average", type=positive_int, default=d.average,
                    help=f"inferences whose logits are summed (default {d.average})")  # fmt: skip
-    p.add_argument("--min-count", type=positive_int, default=d.min_count,
-                   help=f"fewest inferences in the sum to decide (default {d.min_count})")  # fmt: skip
+    p.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=d.min_count,
+        help=f"fewest inferences in the sum to decide (default {d.min_count})",
+    )
     p.add_argument("--threshold", type=positive_float, default=d.threshold,
                    help="mean logit lead of the keyword over the runner-up (default "
                    f"{d.threshold:g})")  # fmt: skip
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     rp = RecognizerParams(args.infer_every, args.average, args.min_count, args.threshold,
                           args.suppression_frames)  # fmt: skip
     rp.validate()
-    out = Path(args.out) if args.out else Path(args.model) / "stream"
+    out = Path(args.out) if args.out else RunDir(Path(args.model)).stream
     r = evaluate(Path(args.model), out, rp, args.seconds, args.seed, args.data, args.board,
                  args.device_seconds, args.timeout)  # fmt: skip
     print(summary(r))

@@ -34,6 +34,9 @@ def test_firmware_and_hil_on_the_emulated_cortex_m4(tiny_trained, tmp_path, caps
     assert (tmp_path / "confusion.png").stat().st_size > 1000
     fw = json.loads((tiny_trained / "export" / "firmware_report.json").read_text())
     assert fw["sizes"]["flash"] > fw["weight_bytes"] and fw["sizes"]["ram"] > 0
+    parts = fw["parts"]  # the library's share, by symbol: tables and scratch vs weights
+    assert parts["network"]["flash"] > fw["weight_bytes"] and parts["network"]["ram"] > 0
+    assert 4000 < parts["front_end"]["flash"] < 50_000 and 4000 < parts["front_end"]["ram"] < 8192
 
 
 def test_hil_on_raw_audio_checks_the_front_end_on_the_device(tiny_trained, tmp_path, capsys):

@@ -50,7 +50,6 @@ static void ecqx_stream_decide(ecqx_stream_t *s, ecqx_stream_result_t *r)
 
 int32_t ecqx_stream_push(ecqx_stream_t *s, const int16_t hop[ECQX_FRAME_HOP], ecqx_stream_result_t *r)
 {
-    static int64_t scratch[(ECQX_MFCC_SCRATCH_WORDS(ECQX_FFT_LEN, ECQX_NUM_MELS) + 1) / 2];
     r->inferred = 0;
     r->detected = 0;
     r->index = -1;
@@ -67,7 +66,7 @@ int32_t ecqx_stream_push(ecqx_stream_t *s, const int16_t hop[ECQX_FRAME_HOP], ec
     if (s->hops * ECQX_FRAME_HOP < ECQX_STREAM_BUFFER) {
         return 0; /* the first frame is not complete yet */
     }
-    ecqx_mfcc_frame(&ecqx_mfcc, s->buf, s->coeffs[s->frames % ECQX_NUM_FRAMES], (int32_t *)(void *)scratch);
+    ecqx_mfcc_frame(&ecqx_mfcc, s->buf, s->coeffs[s->frames % ECQX_NUM_FRAMES], (int32_t *)(void *)ecqx_frontend_scratch);
     s->frames++;
     const int32_t newest = s->frames - 1;
     if (newest < ECQX_NUM_FRAMES - 1 || (newest - (ECQX_NUM_FRAMES - 1)) % ECQX_STREAM_INFER_EVERY) {

@@ -166,7 +166,9 @@ class FakeAudioDevice(FakeDevice):
                 self.pcm[first : first + part.size] = part
                 self.outbox += encode(Msg.ACK, fr.payload[:2])
             elif fr.type == Msg.CLASSIFY:
-                x = self.model.quantize_input(mfcc(self.pcm[None].astype(np.int16), DEFAULT_MFCC))[0]
+                x = self.model.quantize_input(mfcc(self.pcm[None].astype(np.int16), DEFAULT_MFCC))[
+                    0
+                ]
                 y = engine.run(self.model, x[None])[0]
                 if self.behaviour == "wrong_features":
                     x = x.copy()

@@ -93,7 +93,9 @@ def test_audio_result_and_info_reject_what_cannot_be():
         AudioResult.parse(ok[:-1], 735, 12)
     with pytest.raises(ValueError, match="names class 12"):
         AudioResult.parse(ok[:747] + bytes([12]) + ok[748:], 735, 12)
-    info = bytes([2]) + b"0123456789abcdef" + (735).to_bytes(2, "little") + (12).to_bytes(2, "little")
+    info = (
+        bytes([2]) + b"0123456789abcdef" + (735).to_bytes(2, "little") + (12).to_bytes(2, "little")
+    )
     assert DeviceInfo.parse(info + b"\x01board").front_end is True
     assert DeviceInfo.parse(info + b"\x00board").board == "board"
     with pytest.raises(ValueError, match="front end 7"):
