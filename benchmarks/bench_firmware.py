@@ -8,6 +8,8 @@ counts come from the TCG plugin between the inference markers: instructions, not
     python benchmarks/bench_firmware.py --models runs/sweep/runs/ecqx-b4-lam1024-p0.1 \
         runs/sweep/runs/ecqx-b2-lam32-p0.1 --boards mps2-an386 mps2-an500 --weights auto int8
 
+With --audio the clips go as 16-bit PCM through the device's front end, which is counted too.
+
 Writes the table as Markdown and JSON next to the build folders (--work).
 """
 
@@ -28,11 +30,15 @@ from ecqx.run import ExportDir
 
 COLUMNS = ("model", "bits", "sparsity", "board", "core", "weights", "weight_bytes", "flash",
            "ram", "instructions", "bit_exact", "top1")  # fmt: skip
+# with --audio: the device's front end on the same clips sent as 16-bit PCM
+AUDIO_COLUMNS = ("front_end_instructions", "front_end_flash", "front_end_ram",
+                 "network_flash", "network_ram")  # fmt: skip
 
 
 def measure(
-    model_dir: Path, board: str, weights: str, n: int, work: Path, profile: bool = False
-) -> dict:
+    model_dir: Path, board: str, weights: str, n: int, work: Path, profile: bool = False,
+    audio: bool = False,
+) -> dict:  # fmt: skip
     out = work / f"{model_dir.name}-{board}-{weights}"
     row = {"model": model_dir.name, "board": board, "core": boards()[board].core,
            "weights": weights}  # fmt: skip
@@ -44,7 +50,7 @@ def measure(
         return row | {"error": why.strip()[:120]}
     # the firmware just built in `out` is the one hil() finds there and runs
     r = hil(model_dir, board=board, limit=n, out=out / "hil", timeout=10.0, progress=False,
-            export_dir=out, profile=profile)  # fmt: skip
+            export_dir=out, profile=profile, audio=audio)  # fmt: skip
     if profile:
         counts = read_profile(out / "hil" / "profile.txt")
         row["profile"] = str(out / "profile.md")
@@ -54,6 +60,15 @@ def measure(
     im = IntegerModel.load(ExportDir(out).integer_model)
     nz = sum(int((ly.codes != 0).sum()) for ly in im.layers)
     total = sum(ly.codes.size for ly in im.layers)
+    if audio:
+        parts = fw["parts"]
+        row |= {
+            "front_end_instructions": round(r["audio"]["instructions_front_end"]["mean"]),
+            "front_end_flash": parts["front_end"]["flash"],
+            "front_end_ram": parts["front_end"]["ram"],
+            "network_flash": parts["network"]["flash"],
+            "network_ram": parts["network"]["ram"],
+        }
     return row | {
         "bits": max(ly.bits for ly in im.layers),
         "sparsity": round(1 - nz / total, 4),
@@ -68,14 +83,15 @@ def measure(
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    columns = COLUMNS + (AUDIO_COLUMNS if any(AUDIO_COLUMNS[0] in r for r in rows) else ())
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
         if "error" in r:
-            cells = [str(r.get(c, "")) for c in COLUMNS[:6]] + [f"not built: {r['error']}"]
-            cells += [""] * (len(COLUMNS) - len(cells))
+            cells = [str(r.get(c, "")) for c in columns[:6]] + [f"not built: {r['error']}"]
+            cells += [""] * (len(columns) - len(cells))
         else:
             cells = [f"{r[c]:,}" if isinstance(r[c], int) and not isinstance(r[c], bool)
-                     else str(r[c]) for c in COLUMNS]  # fmt: skip
+                     else str(r[c]) for c in columns]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -107,6 +123,12 @@ def main() -> None:
         help="also count instructions per function (slower); printed and written to "
         "<work>/<run>/profile.md",
     )
+    ap.add_argument(
+        "--audio",
+        action="store_true",
+        help="send the clips as 16-bit PCM: also the front end's instructions and "
+        "the flash/RAM of front end and network (a model on fixed-point features)",
+    )
     args = ap.parse_args()  # fmt: skip
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -114,7 +136,7 @@ def main() -> None:
     for m in args.models:
         for board in args.boards:
             for w in args.weights:
-                rows.append(measure(Path(m), board, w, args.n, work, args.profile))
+                rows.append(measure(Path(m), board, w, args.n, work, args.profile, args.audio))
                 r = rows[-1]
                 print(f"{r['model']} {board} {w}: " + (r.get("error") or
                       f"{r['instructions']:,} instructions, flash {r['flash']:,} B, "
