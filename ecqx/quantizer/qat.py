@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecqx.bits import check_bits
-from ecqx.config import LAMBDA_MODES
+from ecqx.config import LAMBDA_MODES, TrainConfig
 from ecqx.quantizer.assign import (
     choose_codes,
     collapse_lambda,
@@ -91,23 +91,30 @@ def relevance_update(
     return running.mul_(1.0 - momentum).add_(r, alpha=momentum)
 
 
+# the Python API's defaults are the command line's (`ecqx train`)
+_CLI = TrainConfig()
+
+
 class Quantizer:
-    """Owns the shadow weights, the assignment and the optimizer of one model's QAT."""
+    """Owns the shadow weights, the assignment and the optimizer of one model's QAT: every
+    Linear and Conv layer of ``model`` (BatchNorm and biases train in float beside them).
+    Defaults are those of ``ecqx train``; ``criterion`` None is LRP (ECQx), ``NoRelevance()``
+    gives plain ECQ."""
 
     def __init__(
         self,
         model: nn.Module,
-        bits: int = 4,
-        lam: float = 0.1,
-        p: float = 0.1,
+        bits: int = _CLI.bits,
+        lam: float = _CLI.lam,
+        p: float = _CLI.p,
         criterion: Criterion | None = None,
         momentum: float = 0.1,
-        lr: float = 1e-4,
+        lr: float = _CLI.qat_lr,
         grad_scaling: bool = True,
         beta_resolution: int = DEFAULT_RESOLUTION,
         lam_scale: float = 1.0,
-        lam_mode: str = "size",
-        relevance_every: int = 1,
+        lam_mode: str = _CLI.lam_mode,
+        relevance_every: int = _CLI.relevance_every,
     ) -> None:
         check_bits(bits)
         if lam_mode not in LAMBDA_MODES:
