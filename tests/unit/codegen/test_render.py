@@ -81,3 +81,18 @@ def test_host_build_errors_are_clear(tmp_path):
     (src.folder / "ecqx_model_data.c").write_text("this is not C\n")
     with pytest.raises(Exception, match="does not compile"):
         compile_host(src.folder, tmp_path / "exe")
+
+
+def test_activation_buffers_are_sized_by_layer_outputs_not_the_input(tmp_path):
+    """The first layer reads the caller's input in place, so the two static buffers hold the
+    widest layer output (not the 41-wide input) and the API header states their RAM."""
+    model, _ = random_integer_model(seed=3, widths=(41, 24, 16, 5))
+    src = render(model, tmp_path / "c")
+    header = (src.folder / "ecqx_model_data.h").read_text()
+    assert "#define ECQX_MAX_WIDTH 24\n" in header
+    assert src.plan.max_width == 24
+    api = (src.folder / API_HEADER).read_text()
+    ram = int(api.split("#define ECQX_INFER_RAM_BYTES ")[1].split()[0])
+    assert ram == 2 * 24 + 4 * src.plan.max_sparse_rows * any(
+        ly["format"] == "sparse" for ly in src.plan.layers
+    )
