@@ -13,11 +13,12 @@
 /* left shift that brings the frame's largest |sample| to 16 bits (15 for silence) */
 static int32_t ecqx_block_exponent(const int16_t *x, int32_t n)
 {
-    int32_t peak = 0;
+    int32_t hi = 0, lo = 0; /* max and min: one compare each, no absolute value */
     for (int32_t i = 0; i < n; i++) {
-        int32_t v = x[i] < 0 ? -(int32_t)x[i] : x[i];
-        peak = v > peak ? v : peak;
+        hi = x[i] > hi ? x[i] : hi;
+        lo = x[i] < lo ? x[i] : lo;
     }
+    const int32_t peak = hi > -lo ? hi : -lo;
     int32_t bitlen = 0;
     while (bitlen < 16 && peak >= (1 << bitlen)) {
         bitlen++;
@@ -96,15 +97,23 @@ void ecqx_mfcc_frame(const ecqx_mfcc_t *p, const int16_t *frame, int32_t *coeffs
             }
         }
     }
-    /* step 3b-4: the real FFT's bins from the half-length one, their power */
-    for (int32_t k = 0; k <= half; k++) {
-        const int32_t a = k == half ? 0 : k, m = k == 0 ? 0 : half - k;
-        const int32_t ar = zr[a] + zr[m], ai = zi[a] - zi[m];
-        const int32_t br = zr[a] - zr[m], bi = zi[a] + zi[m];
+    /* step 3b-4: the real FFT's bins from the half-length one, their power. Bins k and
+     * half - k share their inputs (A of one is the conjugate of the other's, B the negated
+     * conjugate), so they are computed together. */
+    for (int32_t k = 0; k <= half / 2; k++) {
+        const int32_t m = k == 0 ? 0 : half - k; /* Z index of the partner term */
+        const int32_t ar = zr[k] + zr[m], ai = zi[k] - zi[m];
+        const int32_t br = zr[k] - zr[m], bi = zi[k] + zi[m];
         const int32_t c = p->cos_q15[k], s = p->sin_q15[k];
         const int32_t xr = (ar + ecqx_rot(bi, c, br, -s)) >> 1;
         const int32_t xi = (ai + ecqx_rot(-br, c, bi, -s)) >> 1;
         power[k] = ((int64_t)xr * xr + (int64_t)xi * xi) >> ECQX_POWER_SHIFT;
+        if (half - k != k) {
+            const int32_t c2 = p->cos_q15[half - k], s2 = p->sin_q15[half - k];
+            const int32_t yr = (ar + ecqx_rot(bi, c2, br, s2)) >> 1;
+            const int32_t yi = (-ai + ecqx_rot(br, c2, bi, -s2)) >> 1;
+            power[half - k] = ((int64_t)yr * yr + (int64_t)yi * yi) >> ECQX_POWER_SHIFT;
+        }
     }
     /* step 4-5: mel filters, log2 in Q16 without the frame's scale, floored */
     const int16_t *w = p->mel_weights;
