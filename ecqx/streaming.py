@@ -127,6 +127,12 @@ def evaluate(model_dir: Path, out: Path, rp: RecognizerParams, seconds: float = 
 
     model_dir, out = Path(model_dir), Path(out)
     rp.validate()
+    elf = None
+    if board:  # builds (and exports) when missing or stale, so the model below is current
+        from ecqx.hil.run import firmware_for
+        from ecqx.run import RunDir
+
+        elf = firmware_for(model_dir, RunDir(model_dir).export.root, board, data)
     model = load_model(model_dir)
     if not has_frontend(model):
         raise IntegerModelError("streaming needs a model trained on the fixed-point front end "
@@ -143,9 +149,9 @@ def evaluate(model_dir: Path, out: Path, rp: RecognizerParams, seconds: float = 
                                              stream.seconds)  # fmt: skip
     report["thresholds"] = threshold_sweep(run.logits, stream, model, p, rp)
     plot_sweep(report["thresholds"], out / "detection_vs_false_alarms.png", report)
-    if board:
-        report["device"] = on_device(model_dir, model, stream, p, board, device_seconds,
-                                     timeout, out, progress)  # fmt: skip
+    if elf is not None:
+        report["device"] = on_device(elf, model, stream, p, board, device_seconds, timeout,
+                                     out, progress)  # fmt: skip
     write_json(out / "stream_report.json", report)
     write_text(out / "stream_report.md", markdown(report))
     return report
@@ -190,16 +196,13 @@ def plot_sweep(rows: list[dict], path: Path, report: dict) -> None:
     plt.close(fig)
 
 
-def on_device(model_dir: Path, model: IntegerModel, stream: Stream, p: MfccParams, board: str,
+def on_device(elf: Path, model: IntegerModel, stream: Stream, p: MfccParams, board: str,
               seconds: float, timeout: float, out: Path, progress: bool) -> dict:  # fmt: skip
     from ecqx.hil.device import Device
     from ecqx.hil.plugin import build_plugin, marker_addresses
-    from ecqx.hil.run import firmware_for
     from ecqx.hil.stream import run_stream
     from ecqx.hil.transport import QemuTransport
-    from ecqx.run import RunDir
 
-    elf = firmware_for(model_dir, RunDir(model_dir).export.root, board, None)
     n = min(stream.pcm.size, int(seconds * p.sample_rate) // p.hop * p.hop)
     pcm = stream.pcm[:n]
     ref = reference(model, pcm, RecognizerParams())  # the firmware's recognizer
