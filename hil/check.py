@@ -33,6 +33,16 @@ def read_instruction_counts(path: Path | None) -> list[int]:
     return [int(v) for v in Path(path).read_text().split()]
 
 
+def count_stats(counts: list[int]) -> dict:
+    """Count, mean, min and max of per-interval instruction counts (None when empty)."""
+    return {
+        "count": len(counts),
+        "mean": float(np.mean(counts)) if counts else None,
+        "min": int(min(counts)) if counts else None,
+        "max": int(max(counts)) if counts else None,
+    }
+
+
 def confusion(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
     m = np.zeros((n, n), np.int64)
     np.add.at(m, (true, pred), 1)
@@ -130,7 +140,7 @@ def run_check(
     elapsed = time.perf_counter() - t0
     n = len(got)
     dev = np.stack(got) if n else np.zeros((0, model.num_classes), np.int8)
-    features_differ = [i for i in range(len(got_x)) if not np.array_equal(got_x[i], x[i])]
+    features_differ = {i for i in range(len(got_x)) if not np.array_equal(got_x[i], x[i])}
     mismatches = [
         {
             "sample": i,
@@ -164,11 +174,8 @@ def run_check(
             if n and torch_pred is not None
             else None,
         },
-        "instructions_per_inference": {
-            "count": len(counts),
-            "mean": float(np.mean(counts)) if counts else None,
-            "min": int(min(counts)) if counts else None,
-            "max": int(max(counts)) if counts else None,
+        "instructions_per_inference": count_stats(counts)
+        | {
             "note": "exact guest instructions between the firmware markers (QEMU TCG plugin), "
             "not cycles",
         },
@@ -178,12 +185,7 @@ def run_check(
         else {
             "features_bit_exact": n > 0 and not features_differ,
             "features_mismatching_samples": len(features_differ),
-            "instructions_front_end": {
-                "count": len(fe_counts),
-                "mean": float(np.mean(fe_counts)) if fe_counts else None,
-                "min": int(min(fe_counts)) if fe_counts else None,
-                "max": int(max(fe_counts)) if fe_counts else None,
-            },
+            "instructions_front_end": count_stats(fe_counts),
             "cycles_front_end": float(np.mean(fe_cycles)) if fe_cycles and max(fe_cycles) else None,
         },
         "seconds": elapsed,

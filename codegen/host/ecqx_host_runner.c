@@ -62,6 +62,8 @@ int main(int argc, char **argv)
     }
     while (fread(pcm, sizeof pcm[0], ECQX_AUDIO_SAMPLES, stdin) == ECQX_AUDIO_SAMPLES) {
         if (audio) {
+            /* the features for comparison, and the logits through ecqx_classify, so that both
+             * entry points are checked (the front end runs twice; a test harness only) */
             ecqx_result_t r;
             ecqx_features(pcm, input);
             ecqx_classify(pcm, &r);
