@@ -70,6 +70,7 @@ def holdout(
     present = [f for f in FAMILIES if f in set(speaker_families(data).values())]
     if len(present) < 2:
         raise DataError(f"{data} has the families {present}; leaving one out needs two")
+    params = MfccParams(arithmetic=cfg.features)
     rows = []
     for fam in families or present:
         if fam not in present:
@@ -80,19 +81,10 @@ def holdout(
         if finished(run, cfg):
             m = json.loads(RunDir(run).metrics.read_text())
         else:
-            m = train(
-                GSCData(
-                    data, MfccParams(arithmetic=cfg.features), families=others, progress=progress
-                ),
-                run,
-                cfg,
-                progress,
-            )
+            trained_on = GSCData(data, params, families=others, progress=progress)
+            m = train(trained_on, run, cfg, progress)
         row = {"held_out": fam, "trained_on": "+".join(others)}
-        row |= evaluate(
-            run,
-            GSCData(data, MfccParams(arithmetic=cfg.features), families=(fam,), progress=progress),
-        )
+        row |= evaluate(run, GSCData(data, params, families=(fam,), progress=progress))
         row |= {f"in_domain_{FLOAT}": m["top1_float"]["testing"],
                 f"in_domain_{QUANTIZED}": m["top1_quantized"]["testing"]}  # fmt: skip
         rows.append(row)
