@@ -44,6 +44,10 @@ class RunDir:
         """``ecqx hil --audio`` reports (the default --out of hil is ``hil``)."""
         return Path(self.root) / "hil-audio"
 
+    def hil_reports(self, audio: bool) -> Path:
+        """The default report folder of ``ecqx hil`` (with or without ``--audio``)."""
+        return self.hil_audio if audio else self.hil
+
     @property
     def stream(self) -> Path:
         return Path(self.root) / "stream"

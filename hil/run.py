@@ -64,7 +64,7 @@ def hil(
     model_dir = Path(model_dir)
     # the firmware and integer model are looked up (and built if missing) here
     export_dir = Path(export_dir) if export_dir else RunDir(model_dir).export.root
-    out = Path(out) if out else (RunDir(model_dir).hil_audio if audio else RunDir(model_dir).hil)
+    out = Path(out) if out else RunDir(model_dir).hil_reports(audio)
     out.mkdir(parents=True, exist_ok=True)
     clear_reports(out)
     if not (board or port):

@@ -51,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, limit=args.limit, out=args.out, timeout=args.timeout,
             audio=args.audio)  # fmt: skip
     print(summary(r))
-    run_dir = RunDir(Path(args.model))
-    out = Path(args.out) if args.out else (run_dir.hil_audio if args.audio else run_dir.hil)
+    out = Path(args.out) if args.out else RunDir(Path(args.model)).hil_reports(args.audio)
     print(f"report: {out / 'hil_report.md'}, {out / 'hil_report.json'}, {out / 'confusion.png'}")
     return 0 if r["bit_exact"] else 1
