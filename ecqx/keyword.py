@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.codegen.frontend import feature_params
 from ecqx.data.audio import DataError, read_wav
-from ecqx.data.features import MfccParams, mfcc
+from ecqx.data.features import mfcc
 from ecqx.data.fixed_mfcc import to_pcm16
 from ecqx.integer import engine
 from ecqx.integer.model import IntegerModel, IntegerModelError
@@ -47,10 +48,9 @@ class Prediction:
 def predict_wav(wav: Path, model: IntegerModel) -> Prediction:
     """Classify the first second of ``wav`` (16-bit mono at the model's rate; a shorter file
     is padded with silence, as the C example does)."""
-    d = model.meta.get("mfcc")
-    if not d:
+    params = feature_params(model)
+    if params is None:
         raise IntegerModelError("the integer model records no feature parameters; export it again")
-    params = MfccParams.from_dict(d)
     pcm = to_pcm16(read_wav(Path(wav), params.sample_rate))
     if pcm.size == 0:
         raise DataError(f"{wav}: no samples")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.codegen.frontend import feature_params
 from ecqx.data.features import MfccParams
 from ecqx.data.fixed_mfcc import Q_OUT, stream_coefficients
 from ecqx.data.stream import Event, Stream
@@ -31,7 +32,7 @@ class StreamRun:
 
 def reference(model: IntegerModel, pcm: np.ndarray, rp: RecognizerParams) -> StreamRun:
     """What the device's ``ecqx_stream_push`` computes for ``pcm``, by the reference."""
-    p = MfccParams.from_dict(model.meta["mfcc"])
+    p = feature_params(model)
     coeffs = stream_coefficients(pcm, p)
     last = np.arange(p.frames - 1, len(coeffs), rp.infer_every)
     windows = np.stack([coeffs[t - p.frames + 1 : t + 1].reshape(-1) for t in last])
@@ -139,7 +140,7 @@ def evaluate(model_dir: Path, out: Path, rp: RecognizerParams, seconds: float = 
                                 "(--features fixed, the default)")  # fmt: skip
     gsc = load_data(Checkpoint.load(model_dir), data)
     split = gsc.splits["testing"]
-    p = MfccParams.from_dict(model.meta["mfcc"])
+    p = feature_params(model)
     stream = make_stream(split.audio, split.labels, gsc.noises, seconds, seed, p.sample_rate,
                          p.hop)  # fmt: skip
     write_stream(out, stream)
