@@ -16,6 +16,10 @@ CHECKPOINT_VERSION = 1
 METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
 # per-layer lambda: size = lam * N_l / N_max; collapse = lam * lambda_max_l * size factor
 LAMBDA_MODES = ("size", "collapse")
+# straight-through gradient factor: centroid = |c| * step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1)
+GRAD_SCALINGS = ("centroid", "steps")
+# the QAT learning rate: constant, or cosine decay from --qat-lr to 0 over the QAT steps
+QAT_SCHEDULES = ("constant", "cosine")
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
 FEATURES = ("fixed", "float")
 
@@ -37,10 +41,13 @@ class TrainConfig:
     batch: int = 64
     fp_lr: float = 0.01
     qat_lr: float = 1e-3
+    qat_schedule: str = QAT_SCHEDULES[0]
+    distill: float = 0.0  # weight of the float model's soft targets in the QAT loss (0 = off)
     weight_decay: float = 5e-4
     features: str = FEATURES[0]
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
+    grad_scaling: str = GRAD_SCALINGS[0]
     seed: int = 0
 
     def validate(self) -> None:
@@ -70,12 +77,15 @@ _RANGES = {
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
+    "grad_scaling": (lambda v: v in GRAD_SCALINGS, " or ".join(GRAD_SCALINGS)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
     "batch": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
     "fp_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "qat_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "qat_schedule": (lambda v: v in QAT_SCHEDULES, " or ".join(QAT_SCHEDULES)),
+    "distill": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "spec_masks": (lambda v: _int(v) and 0 <= v <= 4, "an integer 0..4"),
     "relevance_every": (lambda v: _int(v) and v >= 1, "an integer >= 1"),

@@ -1,10 +1,13 @@
-"""The paper's experiment grid: ECQ vs ECQx over lambda, p and bit width.
+"""The paper's experiment grid: ECQ vs ECQx over lambda, p, bit width and seed, on Ray.
 
-Every grid point is one ``train`` run in its own folder under ``out/runs``; all runs share one
-full-precision model (``out/fp.npz``), so the sweep pays for pre-training once. A run whose
-``metrics.json`` exists with the same configuration is not trained again, so an interrupted
-sweep resumes where it stopped. After every run the table ``results.csv`` is rewritten from the
-run folders, so it always holds every finished point; the figures are drawn at the end.
+Every grid point is one ``train`` run in its own folder under ``out/runs``, trained by one Ray
+job (``ecqx.cluster``: a local instance by default, a cluster given its address). The points
+of one seed share one full-precision model (``out/fp-s<seed>.npz``), pre-trained by a job they
+wait for, so the sweep pays for pre-training once per seed. A run whose ``metrics.json``
+exists with the same configuration is not trained again, so an interrupted sweep resumes where
+it stopped. As each job finishes the table ``results.csv`` is rewritten from the run folders,
+so it always holds every finished point; ``summary.csv`` (mean and standard deviation over
+seeds) and the figures are drawn at the end.
 
 Size is the NNC (DeepCABAC) bitstream of the integer model (codes + int32 biases), the
 measure of the paper's size plots.
@@ -21,6 +24,9 @@ from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
 from ecqx.files import write_json, write_text
 from ecqx.report import percent
 from ecqx.run import RunDir
@@ -34,6 +40,7 @@ COLUMNS = (
     "bits",
     "lam",
     "p",
+    "seed",
     "sparsity",
     "top1_float",
     "top1_quantized",
@@ -50,18 +57,26 @@ class Point:
     bits: int
     lam: float
     p: float
+    seed: int = 0
 
     @property
     def name(self) -> str:
-        return f"{self.method}-b{self.bits}-lam{self.lam:g}-p{self.p:g}"
+        return f"{self.method}-b{self.bits}-lam{self.lam:g}-p{self.p:g}-s{self.seed}"
 
 
-def grid(methods: list[str], bits: list[int], lams: list[float], ps: list[float]) -> list[Point]:
-    """All grid points; ECQ ignores p, so it gets one point per (bits, lambda) with p = 0."""
+def grid(
+    methods: list[str],
+    bits: list[int],
+    lams: list[float],
+    ps: list[float],
+    seeds: list[int] = (0,),
+) -> list[Point]:
+    """All grid points, seed by seed (so that an interrupted sweep holds whole seeds first);
+    ECQ ignores p, so it gets one point per (bits, lambda, seed) with p = 0."""
     points = []
-    for method, b, lam in product(methods, bits, lams):
+    for seed, method, b, lam in product(seeds, methods, bits, lams):
         for p in ps if method == "ecqx" else [0.0]:
-            points.append(Point(method, b, lam, p))
+            points.append(Point(method, b, lam, p, seed))
     return points
 
 
@@ -88,6 +103,7 @@ def row(run: Path) -> dict:
         "bits": c["bits"],
         "lam": c["lam"],
         "p": c["p"],
+        "seed": c["seed"],
         "sparsity": round(m["sparsity"], 5),
         "top1_float": round(m["top1_float"]["testing"], 5),
         "top1_quantized": round(m["top1_quantized"]["testing"], 5),
@@ -98,15 +114,97 @@ def row(run: Path) -> dict:
     }
 
 
-def write_table(out: Path) -> list[dict]:
-    runs = sorted(p.parent for p in (out / "runs").glob("*/metrics.json"))
-    rows = [row(r) for r in runs]
+SUMMARY_KEYS = ("method", "bits", "lam", "p")
+SUMMARY_VALUES = ("sparsity", "top1_float", "top1_quantized", "top1_integer", "nnc_bytes")
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """One row per grid point over its seeds: ``n``, the seeds, and mean and (sample)
+    standard deviation of each measure (std 0 for a single seed)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in SUMMARY_KEYS), []).append(r)
+    out = []
+    for key, rs in groups.items():
+        s = dict(zip(SUMMARY_KEYS, key, strict=True))
+        s["n"] = len(rs)
+        s["seeds"] = " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: int(r["seed"])))
+        for v in SUMMARY_VALUES:
+            x = np.array([float(r[v]) if r[v] != "" else np.nan for r in rs])
+            s[f"{v}_mean"] = round(float(np.mean(x)), 5)
+            s[f"{v}_std"] = round(float(np.std(x, ddof=1)) if len(x) > 1 else 0.0, 5)
+        out.append(s)
+    return sorted(out, key=lambda s: (s["method"], s["bits"], s["p"], s["lam"]))
+
+
+def _csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     table = io.StringIO(newline="")
-    w = csv.DictWriter(table, fieldnames=COLUMNS)
+    w = csv.DictWriter(table, fieldnames=columns)
     w.writeheader()
     w.writerows(rows)
-    write_text(out / "results.csv", table.getvalue())
+    write_text(path, table.getvalue())
+
+
+def write_table(out: Path) -> list[dict]:
+    """``results.csv`` (one row per run) and ``summary.csv`` (per grid point over seeds)."""
+    runs = sorted(p.parent for p in (out / "runs").glob("*/metrics.json"))
+    rows = [row(r) for r in runs]
+    _csv(out / "results.csv", rows, list(COLUMNS))
+    summary = summarize(rows)
+    cols = [*SUMMARY_KEYS, "n", "seeds"] + [f"{v}_{m}" for v in SUMMARY_VALUES
+                                            for m in ("mean", "std")]  # fmt: skip
+    _csv(out / "summary.csv", summary, cols)
     return rows
+
+
+def fp_cache(out: Path, seed: int) -> Path:
+    """The pre-trained float model every point of one seed shares."""
+    return Path(out) / f"fp-s{seed}.npz"
+
+
+def _load(data_dir: Path, base: TrainConfig) -> object:
+    from ecqx.data.features import MfccParams
+    from ecqx.data.gsc import GSCData
+
+    return GSCData(Path(data_dir), params=MfccParams(arithmetic=base.features))
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def pretrain_job(data_dir: Path, cfg: TrainConfig, path: Path, threads: int) -> float:
+    """A Ray job: make sure the float model of ``cfg.seed`` is cached at ``path``."""
+    from ecqx.train import input_norm, pretrained
+
+    _limit_threads(threads)
+    t0 = time.perf_counter()
+    data = _load(data_dir, cfg)
+    pretrained(data, cfg, path, input_norm(data), progress=False)
+    return time.perf_counter() - t0
+
+
+def point_job(data_dir: Path, run: Path, cfg: TrainConfig, fp: Path, threads: int) -> dict:
+    """A Ray job: train one grid point (unless finished) and measure its integer model."""
+    from ecqx.train import train
+
+    _limit_threads(threads)
+    t0 = time.perf_counter()
+    trained = not finished(run, cfg)
+    if trained:
+        train(_load(data_dir, cfg), run, cfg, progress=False, fp_path=fp)
+        (run / SIZE).unlink(missing_ok=True)
+    if not (run / SIZE).is_file():
+        write_json(run / SIZE, measure_size(run, Path(data_dir)))
+    return {"trained": trained, "seconds": time.perf_counter() - t0}
+
+
+@dataclass
+class SweepResult:
+    rows: list[dict]
+    failed: dict[str, str]  # job name -> error
 
 
 def sweep(
@@ -114,35 +212,70 @@ def sweep(
     out: Path,
     points: list[Point],
     base: TrainConfig,
-    log: Callable[[str], None] = print,
+    workers: int | None = None,
+    threads: int = 1,
+    address: str | None = None,
+    log: Callable[[str], None] = tqdm.write,
     progress: bool = True,
-) -> list[dict]:
-    """Train every point not yet finished, measure it, keep ``results.csv`` current."""
-    from ecqx.data.features import MfccParams
-    from ecqx.data.gsc import GSCData
-    from ecqx.train import train
+) -> SweepResult:
+    """Train every point not yet finished on Ray, one job per point, measure it, and keep
+    ``results.csv`` current as jobs finish.
+
+    The float model of each seed is pre-trained once, by a job the seed's points wait for.
+    ``workers`` jobs run at once (default: as many as the session has CPUs / ``threads``), each
+    with ``threads`` torch threads; ``address`` joins an existing Ray cluster (the data and
+    ``out`` must then be on a file system every node sees). A failed point is reported and the
+    others go on; finished points are kept, so running the same command again resumes."""
+    from ecqx import cluster
 
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    data = GSCData(Path(data_dir), params=MfccParams(arithmetic=base.features))
-    for i, pt in enumerate(points, 1):
-        cfg = replace(base, method=pt.method, bits=pt.bits, lam=pt.lam, p=pt.p)
-        cfg.validate()
-        run = out / "runs" / pt.name
-        if finished(run, cfg):
-            log(f"[{i}/{len(points)}] {pt.name}: done before, kept")
-        else:
-            t0 = time.perf_counter()
-            log(f"[{i}/{len(points)}] {pt.name}: training")
-            train(data, run, cfg, progress=progress, fp_path=RunDir(out).fp_cache)
-            (run / SIZE).unlink(missing_ok=True)
-            log(f"[{i}/{len(points)}] {pt.name}: {time.perf_counter() - t0:.0f} s")
-        if not (run / SIZE).is_file():
-            write_json(run / SIZE, measure_size(run, Path(data_dir)))
-        r = row(run)
-        log(
-            f"    sparsity {percent(r['sparsity'])}  top-1 {percent(r['top1_quantized'])} "
-            f"(integer {percent(r['top1_integer'])})  NNC {r['nnc_bytes']} B"
-        )
-        write_table(out)
-    return write_table(out)
+    cfgs = {}
+    for pt in points:
+        cfgs[pt] = replace(base, method=pt.method, bits=pt.bits, lam=pt.lam, p=pt.p, seed=pt.seed)
+        cfgs[pt].validate()
+    todo = [pt for pt in points if not (
+        finished(out / "runs" / pt.name, cfgs[pt]) and (out / "runs" / pt.name / SIZE).is_file()
+    )]  # fmt: skip
+    for pt in points:
+        if pt not in todo:
+            log(f"{pt.name}: done before, kept")
+    jobs = []
+    for seed in sorted({pt.seed for pt in todo}):
+        # any point of the seed gives the pre-training settings: the grid never changes them
+        cfg = cfgs[next(pt for pt in todo if pt.seed == seed)]
+        jobs.append(cluster.Job(("fp", seed), pretrain_job,
+                                (Path(data_dir), cfg, fp_cache(out, seed), threads)))  # fmt: skip
+    for pt in todo:
+        args = (Path(data_dir), out / "runs" / pt.name, cfgs[pt], fp_cache(out, pt.seed), threads)
+        jobs.append(cluster.Job(pt, point_job, args, after=("fp", pt.seed)))
+    failed: dict[str, str] = {}
+    if todo:
+        cpus = (workers or cluster.local_cpus()) * threads if address is None else None
+        log(f"{len(todo)} of {len(points)} points to train ({len(jobs) - len(todo)} float "
+            f"pre-training job(s)) on Ray{' at ' + address if address else ''}")  # fmt: skip
+        with cluster.session(address, cpus) as ray:
+            in_flight = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+            bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
+            for done in cluster.run_jobs(jobs, in_flight, threads):
+                if isinstance(done.key, tuple):
+                    what = f"float model, seed {done.key[1]}"
+                    if done.error is None:
+                        log(f"{what}: ready ({done.result:.0f} s)")
+                else:
+                    what = done.key.name
+                    bar.update(1)
+                if done.error is not None:
+                    failed[what] = f"{type(done.error).__name__}: {done.error}"
+                    log(f"{what}: FAILED - {failed[what]}")
+                    continue
+                if isinstance(done.key, Point):
+                    r = row(out / "runs" / done.key.name)
+                    log(
+                        f"{what}: {done.result['seconds']:.0f} s, sparsity "
+                        f"{percent(r['sparsity'])}, top-1 {percent(r['top1_quantized'])} "
+                        f"(integer {percent(r['top1_integer'])}), NNC {r['nnc_bytes']} B"
+                    )
+                    write_table(out)
+            bar.close()
+    return SweepResult(rows=write_table(out), failed=failed)

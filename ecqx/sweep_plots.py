@@ -25,33 +25,40 @@ def _num(v: object) -> float:
         return math.nan
 
 
-def accuracy_vs_sparsity(rows: list[dict], path: Path, bits: int = 4) -> Path | None:
-    """Top-1 over sparsity for ECQ and ECQx at one bit width, a line per method (and p)."""
-    sel = [r for r in rows if int(r["bits"]) == bits]
+def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path | None:
+    """Top-1 over sparsity for ECQ and ECQx at one bit width, a line per method (and p), from
+    the sweep's summary rows: with several seeds, each point is the mean with one standard
+    deviation as error bars in both directions."""
+    sel = [r for r in summary if int(r["bits"]) == bits]
     if not sel:
         return None
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    fp = [_num(r["top1_float"]) for r in sel]
+    fp = [_num(r["top1_float_mean"]) for r in sel]
     ax.axhline(100 * np.nanmean(fp), color="gray", ls="--", lw=1, label="float")
     series: dict[tuple[str, float], list[dict]] = {}
     for r in sel:
         series.setdefault((r["method"], _num(r["p"])), []).append(r)
+    seeds = max(int(r["n"]) for r in sel)
     for (method, p), rs in sorted(series.items()):
-        rs = sorted(rs, key=lambda r: _num(r["sparsity"]))
+        rs = sorted(rs, key=lambda r: _num(r["sparsity_mean"]))
         color, marker, label = STYLE.get(method, ("black", "x", method))
         if method == "ecqx" and len({k[1] for k in series if k[0] == "ecqx"}) > 1:
             label += f" p={p:g}"
-        ax.plot(
-            [100 * _num(r["sparsity"]) for r in rs],
-            [100 * _num(r["top1_quantized"]) for r in rs],
+        ax.errorbar(
+            [100 * _num(r["sparsity_mean"]) for r in rs],
+            [100 * _num(r["top1_quantized_mean"]) for r in rs],
+            xerr=[100 * _num(r["sparsity_std"]) for r in rs],
+            yerr=[100 * _num(r["top1_quantized_std"]) for r in rs],
             marker=marker,
             color=color,
             label=label,
+            capsize=3,
             alpha=0.9 if p in (0.0, 0.1) else 0.5,
         )
     ax.set_xlabel("sparsity (% zero weights)")
     ax.set_ylabel("test top-1 (%)")
-    ax.set_title(f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda")
+    spread = f", mean +- std of {seeds} seeds" if seeds > 1 else ""
+    ax.set_title(f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda{spread}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -167,11 +174,18 @@ def layer_trajectories(runs: dict[str, dict], path: Path) -> Path | None:
 def draw_figures(rows: list[dict], out: Path) -> list[Path]:
     """Every figure of a sweep: Fig. 7 per bit width, Fig. 9, and Fig. 4 for the input and
     output layers of the sparsest ECQx run. Returns the files drawn."""
+    from ecqx.sweep import summarize
+
     out = Path(out)
+    summary = summarize(rows)
     figs = [
-        accuracy_vs_sparsity(rows, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
+        accuracy_vs_sparsity(summary, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
         for b in sorted({int(r["bits"]) for r in rows})
     ]
+    # the per-run figures show one seed (the smallest): a panel or a line per run and seed
+    # would bury the shape the figure is for
+    first = min((int(r["seed"]) for r in rows), default=0)
+    rows = [r for r in rows if int(r["seed"]) == first]
     figs.append(accuracy_vs_size(rows, out / "fig9_top1_vs_size.png"))
     metrics = {}
     for r in rows:

@@ -7,12 +7,14 @@ Writes into ``out`` (names owned by ``ecqx.run.RunDir``): the cached pre-trained
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
 import random
 import time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,22 @@ def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> 
     return torch.from_numpy(x).float()
 
 
+DISTILL_T = 4.0  # softmax temperature of the distillation term (Hinton et al.'s usual 2-5)
+
+
+def distillation_loss(
+    out: torch.Tensor, target: torch.Tensor, teacher: torch.Tensor, weight: float
+) -> torch.Tensor:
+    """(1 - weight) x cross-entropy + weight x T^2 x KL(teacher || student) at temperature T:
+    the quantized student also matches the float model's soft outputs."""
+    t = DISTILL_T
+    kl = F.kl_div(
+        F.log_softmax(out / t, dim=1), F.log_softmax(teacher / t, dim=1),
+        reduction="batchmean", log_target=True,
+    )  # fmt: skip
+    return (1 - weight) * F.cross_entropy(out, target) + weight * t * t * kl
+
+
 def qat(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
 ) -> tuple[Quantizer, list[float], list[list[float]]]:
@@ -138,10 +156,13 @@ def qat(
     sparsity (the trajectories that show which layer a lambda empties first)."""
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
-                  lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every)  # fmt: skip
+                  lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
+                  grad_scaling=cfg.grad_scaling)  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []
+    teacher = copy.deepcopy(model).eval() if cfg.distill > 0 else None
+    steps = cfg.epochs * math.ceil(len(y) / cfg.batch)
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch)
@@ -159,7 +180,16 @@ def qat(
             # lambda 48 -> chance accuracy after one epoch). Ramping it lets sparsity grow
             # while the remaining weights adapt.
             q.lam_scale = lam_ramp(epoch + k / len(parts), cfg.lam_warmup)
-            st = q.step(x[idx], y[idx])
+            if cfg.qat_schedule == "cosine":
+                done = (epoch * len(parts) + k) / max(1, steps)
+                for group in q.optimizer.param_groups:
+                    group["lr"] = cfg.qat_lr * 0.5 * (1 + math.cos(math.pi * done))
+            loss_fn = F.cross_entropy
+            if teacher is not None:
+                with torch.no_grad():
+                    soft = teacher(x[idx])
+                loss_fn = partial(distillation_loss, teacher=soft, weight=cfg.distill)
+            st = q.step(x[idx], y[idx], loss_fn)
             loss_sum += st.loss * st.count
             correct += st.correct
             seen += st.count
@@ -177,6 +207,43 @@ def qat(
                 f"({times[-1]:.1f} s)"
             )
     return q, times, trajectory
+
+
+def input_norm(data: GSCData) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of the (unaugmented) training split."""
+    feats = data.features("training")
+    return feats.mean(0), feats.std(0) + 1e-6
+
+
+def pretraining_key(data: GSCData, cfg: TrainConfig) -> dict:
+    """What a cached pre-trained model must have been made with to be reused."""
+    return {
+        "data": data.key,
+        "seed": cfg.seed,
+        "fp_epochs": cfg.fp_epochs,
+        "lr": cfg.fp_lr,
+        "wd": cfg.weight_decay,
+        "batch": cfg.batch,
+        "spec_masks": cfg.spec_masks,
+        "mfcc": data.params.to_dict(),
+    }
+
+
+def pretrained(
+    data: GSCData, cfg: TrainConfig, fp_path: Path, norm: tuple, progress: bool
+) -> tuple[nn.Module, list[float]]:
+    """The full-precision model of (data, cfg): from the cache ``fp_path`` when it was made
+    with the same settings, else pre-trained now and cached there. Returns the model and the
+    pre-training seconds per epoch."""
+    key = pretraining_key(data, cfg)
+    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
+    saved = cached_pretraining(fp_path, key)
+    if saved is not None:
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in saved["state"].items()})
+        return model, saved["epoch_seconds"]
+    model, times = pretrain(data, cfg, norm, progress)
+    checkpoint.save_tree({"key": key, "state": model.state_dict(), "epoch_seconds": times}, fp_path)
+    return model, times
 
 
 def train(
@@ -198,29 +265,9 @@ def train(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_feats = data.features("training")
-    norm = (train_feats.mean(0), train_feats.std(0) + 1e-6)
+    norm = input_norm(data)
     fp_path = Path(fp_path) if fp_path is not None else RunDir(out).fp_cache
-    fp_key = {
-        "data": data.key,
-        "seed": cfg.seed,
-        "fp_epochs": cfg.fp_epochs,
-        "lr": cfg.fp_lr,
-        "wd": cfg.weight_decay,
-        "batch": cfg.batch,
-        "spec_masks": cfg.spec_masks,
-        "mfcc": data.params.to_dict(),
-    }
-    fp_times: list[float] = []
-    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
-    saved = cached_pretraining(fp_path, fp_key)
-    if saved is not None:
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in saved["state"].items()})
-        fp_times = saved["epoch_seconds"]
-    else:
-        model, fp_times = pretrain(data, cfg, norm, progress)
-        checkpoint.save_tree(
-            {"key": fp_key, "state": model.state_dict(), "epoch_seconds": fp_times}, fp_path
-        )
+    model, fp_times = pretrained(data, cfg, fp_path, norm, progress)
     evals = {
         s: (
             normalize(train_feats if s == "training" else data.features(s), norm),

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
-from ecqx.config import FEATURES, LAMBDA_MODES, METHODS, TrainConfig
+from ecqx.config import (
+    FEATURES,
+    GRAD_SCALINGS,
+    LAMBDA_MODES,
+    METHODS,
+    QAT_SCHEDULES,
+    TrainConfig,
+)
 from ecqx.data.voices import FAMILIES
 
 DEFAULT_DATA = Path("data/gsc-synth")
@@ -138,8 +145,9 @@ def add_lam_mode(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_schedule_options(p: argparse.ArgumentParser) -> None:
-    """The options a single run and a sweep share."""
+def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> None:
+    """The options a single run and a sweep share; a sweep takes ``--seeds`` (a list) where a
+    run takes ``--seed``."""
     d = TrainConfig()
     p.add_argument(
         "--epochs",
@@ -175,18 +183,38 @@ def add_schedule_options(p: argparse.ArgumentParser) -> None:
                    help="SpecAugment on the training MFCCs: this many time masks (up to 6 "
                    "frames) and coefficient masks (up to 3) per example, 0..4 (default "
                    f"{d.spec_masks}: off)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    p.add_argument("--qat-lr", type=float, default=d.qat_lr,
+                   help="Adam learning rate of the shadow weights during QAT "
+                   f"(default {d.qat_lr:g})")  # fmt: skip
+    p.add_argument("--qat-schedule", choices=QAT_SCHEDULES, default=d.qat_schedule,
+                   help="QAT learning rate: constant, or cosine decay to 0 over the QAT steps "
+                   f"(default {d.qat_schedule})")  # fmt: skip
+    p.add_argument("--distill", type=float, default=d.distill,
+                   help="knowledge distillation during QAT: weight 0..1 of the float model's "
+                   "soft outputs (temperature 4) in the loss; 0 = off "
+                   f"(default {d.distill:g})")  # fmt: skip
+    p.add_argument("--grad-scaling", choices=GRAD_SCALINGS, default=d.grad_scaling,
+                   help="factor on the straight-through gradient of a weight in centroid c: "
+                   "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
+                   f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    if seeds:
+        p.add_argument("--seeds", type=listed(int), default=[d.seed],
+                       help="comma-separated seeds; each one pre-trains its own float model "
+                       f"(default {d.seed})")  # fmt: skip
+    else:
+        p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
-                    "spec_masks", "relevance_every", "seed")  # fmt: skip
+                    "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
+                    "grad_scaling")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:
     """The run's configuration, checked (a bad value names its option), with its warnings;
     for a sweep (``single_run=False``) the grid options stay at their defaults."""
-    names = SCHEDULE_OPTIONS + (RUN_OPTIONS if single_run else ())
+    names = SCHEDULE_OPTIONS + (RUN_OPTIONS + ("seed",) if single_run else ())
     cfg = TrainConfig(**{k: getattr(args, k) for k in names})
     cfg.validate()
     for w in cfg.warnings():

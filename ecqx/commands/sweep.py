@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ecqx.commands.options import (
@@ -14,15 +15,19 @@ from ecqx.commands.options import (
     config_from,
     listed,
     method,
+    positive_int,
 )
 
-HELP = "ECQ vs ECQx grid over lambda, p and bit width, with the paper's figures"
+HELP = "ECQ vs ECQx grid over lambda, p, bit width and seed on Ray, with the paper's figures"
 DESCRIPTION = (
-    "Train one quantized model per grid point (methods x bits x lambdas x p; ECQ ignores p), "
-    "sharing one pre-trained float model. Resumable: finished points are kept. Writes "
-    "results.csv (sparsity, top-1 float/quantized/integer, NNC bytes, QAT epoch time) and the "
-    "figures: top-1 vs sparsity per bit width (ECQ vs ECQx), top-1 vs NNC size per bit width, "
-    "weight vs relevance of the sparsest ECQx run's input and output layers."
+    "Train one quantized model per grid point (methods x bits x lambdas x p x seeds; ECQ "
+    "ignores p), one Ray job each: on this machine by default, on a Ray cluster with "
+    "--address. The points of a seed share one pre-trained float model. Resumable: finished "
+    "points are kept; a failed point is reported and the others go on. Writes results.csv "
+    "(per run: sparsity, top-1 float/quantized/integer, NNC bytes, QAT epoch time), "
+    "summary.csv (mean and std over seeds) and the figures: top-1 vs sparsity per bit width "
+    "(ECQ vs ECQx, error bars over seeds), top-1 vs NNC size per bit width, per-layer sparsity "
+    "trajectories, weight vs relevance of the sparsest ECQx run's input and output layers."
 )
 
 
@@ -37,7 +42,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated lambdas (default 32,128,512,1024)")  # fmt: skip
     p.add_argument("--ps", type=listed(float), default=[0.1],
                    help="comma-separated ECQx p values (default 0.1)")  # fmt: skip
-    add_schedule_options(p)
+    add_schedule_options(p, seeds=True)
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="runs trained at once (default: Ray's CPUs / --threads)")  # fmt: skip
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="torch threads (and Ray CPUs) per run (default 1)")  # fmt: skip
+    p.add_argument("--address", default=None,
+                   help="join this Ray cluster (host:port, or auto) instead of starting one on "
+                   "this machine; --data and --out must be on storage every node sees")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,10 +58,17 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.sweep_plots import draw_figures
 
     out = Path(args.out)
-    points = grid(args.methods, args.bits, args.lams, args.ps)
+    points = grid(args.methods, args.bits, args.lams, args.ps, args.seeds)
     print(f"{len(points)} grid points -> {out / 'results.csv'}")
-    rows = sweep(Path(args.data), out, points, base)
-    print(f"{len(rows)} runs in {out / 'results.csv'}")
-    for f in draw_figures(rows, out):
+    res = sweep(Path(args.data), out, points, base, workers=args.workers, threads=args.threads,
+                address=args.address)  # fmt: skip
+    print(f"{len(res.rows)} runs in {out / 'results.csv'}, summary in {out / 'summary.csv'}")
+    for f in draw_figures(res.rows, out):
         print(f"figure: {f}")
+    if res.failed:
+        print(f"ecqx sweep: {len(res.failed)} job(s) failed (finished points are kept; run "
+              "the same command again to retry them):", file=sys.stderr)  # fmt: skip
+        for name, err in res.failed.items():
+            print(f"  {name}: {err}", file=sys.stderr)
+        return 1
     return 0

@@ -191,3 +191,36 @@ def test_sparse_relevance_updates_average_over_as_many_steps():
     for a, b in zip(every4.layers, every1.layers):
         assert torch.allclose(a.relevance, b.relevance)
         assert torch.allclose(a.relevance, torch.full_like(a.relevance, 0.9**4))
+
+
+def test_gradient_scale_modes():
+    from ecqx.quantizer.qat import gradient_scale
+
+    codes = torch.tensor([-3, -1, 0, 1, 2])
+    assert gradient_scale(codes, 0.5, "centroid").tolist() == [1.5, 0.5, 1.0, 0.5, 1.0]
+    assert gradient_scale(codes, 0.5, "steps").tolist() == [3.0, 1.0, 1.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="grad_scaling"):
+        Quantizer(pretrained()[0], grad_scaling="magnitude")
+
+
+def test_centroid_scaling_empties_the_zero_cluster_and_steps_scaling_does_not():
+    """The mechanism behind the steps default: at lambda 0 (nearest-neighbour QAT), the
+    centroid factor's 1/step jump at zero throws weights out of the zero bin under Adam."""
+
+    def zero_share(mode):
+        model, x, y = pretrained()
+        # noisy labels keep the gradients alive, as augmented speech does on MLP_GSC
+        g = torch.Generator().manual_seed(1)
+        noisy = torch.rand(len(y), generator=g) < 0.3
+        y = torch.where(noisy, torch.randint(0, 4, (len(y),), generator=g), y)
+        q = Quantizer(model, bits=4, lam=0.0, criterion=NoRelevance(), grad_scaling=mode, lr=3e-3)
+        start = q.sparsity()
+        for _epoch in range(10):
+            for i in range(0, 600, 50):
+                q.step(x[i : i + 50], y[i : i + 50])
+        return start, q.sparsity()
+
+    start, centroid = zero_share("centroid")
+    _, steps = zero_share("steps")
+    assert centroid < 0.8 * start  # measured 0.125 from 0.187
+    assert steps > 0.95 * start  # measured 0.184
