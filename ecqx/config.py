@@ -41,13 +41,13 @@ class TrainConfig:
     batch: int = 64
     fp_lr: float = 0.01
     qat_lr: float = 1e-3
-    qat_schedule: str = QAT_SCHEDULES[0]
+    qat_schedule: str = "cosine"
     distill: float = 0.0  # weight of the float model's soft targets in the QAT loss (0 = off)
     weight_decay: float = 5e-4
     features: str = FEATURES[0]
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
-    grad_scaling: str = GRAD_SCALINGS[0]
+    grad_scaling: str = "steps"
     seed: int = 0
 
     def validate(self) -> None:

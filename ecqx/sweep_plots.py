@@ -1,6 +1,6 @@
-"""The sweep's figures, after the paper's: accuracy vs sparsity (ECQ vs ECQx, Fig. 7),
-accuracy vs NNC size per bit width (Fig. 9), and weight vs LRP relevance of one layer with
-marginal histograms (Fig. 4). Each takes the rows of ``results.csv`` (or a checkpoint) and
+"""The sweep's figures, after the paper's: accuracy vs sparsity (ECQ vs ECQx, Fig. 7; ECQx
+per target p, Fig. 6), accuracy vs NNC size per bit width (Fig. 9), and weight vs LRP relevance
+of one layer with marginal histograms (Fig. 4). Each takes the rows of ``results.csv`` (or a checkpoint) and
 writes one PNG."""
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path
     the sweep's summary rows: with several seeds, each point is the mean with one standard
     deviation as error bars in both directions."""
     sel = [r for r in summary if int(r["bits"]) == bits]
+    ps = [_num(r["p"]) for r in sel if r["method"] == "ecqx"]
+    if ps:  # ECQx at its main p (the one with the most runs); Fig. 6 shows the others
+        main = max(set(ps), key=lambda p: (sum(int(r["n"]) for r in sel if _num(r["p"]) == p), -p))
+        sel = [r for r in sel if r["method"] != "ecqx" or _num(r["p"]) == main]
     if not sel:
         return None
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -59,6 +63,37 @@ def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path
     ax.set_ylabel("test top-1 (%)")
     spread = f", mean +- std of {seeds} seeds" if seeds > 1 else ""
     ax.set_title(f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda{spread}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_sparsity_by_p(summary: list[dict], path: Path, bits: int = 4) -> Path | None:
+    """Fig. 6: ECQx's top-1 over sparsity, one line per p (drawn when the sweep has more than
+    one p at this bit width), ECQ for reference."""
+    sel = [r for r in summary if int(r["bits"]) == bits]
+    ps = sorted({_num(r["p"]) for r in sel if r["method"] == "ecqx"})
+    if len(ps) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    cmap = plt.get_cmap("plasma")
+    lines = [("ecq", 0.0, "tab:blue", "ECQ")]
+    lines += [("ecqx", p, cmap(i / len(ps)), f"ECQx p={p:g}") for i, p in enumerate(ps)]
+    for method, p, color, label in lines:
+        rs = sorted((r for r in sel if r["method"] == method and _num(r["p"]) == p),
+                    key=lambda r: _num(r["sparsity_mean"]))  # fmt: skip
+        if rs:
+            ax.plot([100 * _num(r["sparsity_mean"]) for r in rs],
+                    [100 * _num(r["top1_quantized_mean"]) for r in rs],
+                    marker="o", color=color, label=label)  # fmt: skip
+    ax.axhline(100 * np.nanmean([_num(r["top1_float_mean"]) for r in sel]), color="gray",
+               ls="--", lw=1, label="float")  # fmt: skip
+    ax.set_xlabel("sparsity (% zero weights)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(f"MLP_GSC, {bits}-bit ECQx: the target p", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -180,6 +215,10 @@ def draw_figures(rows: list[dict], out: Path) -> list[Path]:
     summary = summarize(rows)
     figs = [
         accuracy_vs_sparsity(summary, out / f"fig7_top1_vs_sparsity_{b}bit.png", bits=b)
+        for b in sorted({int(r["bits"]) for r in rows})
+    ]
+    figs += [
+        accuracy_vs_sparsity_by_p(summary, out / f"fig6_top1_vs_sparsity_p_{b}bit.png", bits=b)
         for b in sorted({int(r["bits"]) for r in rows})
     ]
     # the per-run figures show one seed (the smallest): a panel or a line per run and seed

@@ -30,8 +30,8 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
     summary = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert len(summary) == 8 and {s["n"] for s in summary} == {"2"}
     for s in summary:
-        same = [float(r["sparsity"]) for r in rows
-                if (r["method"], r["bits"], r["lam"]) == (s["method"], s["bits"], s["lam"])]  # fmt: skip
+        key = (s["method"], s["bits"], s["lam"])
+        same = [float(r["sparsity"]) for r in rows if (r["method"], r["bits"], r["lam"]) == key]
         assert float(s["sparsity_mean"]) == pytest.approx(sum(same) / 2, abs=1e-5)
         assert float(s["sparsity_std"]) == pytest.approx(abs(same[0] - same[1]) / 2**0.5, abs=1e-5)
     for r in rows:

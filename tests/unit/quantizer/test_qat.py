@@ -48,7 +48,7 @@ def test_shadow_weights_are_real_copies_and_weights_are_codes_times_step():
 @pytest.mark.parametrize("criterion", [LRP(), GradientTimesWeight(), NoRelevance()])
 def test_qat_lowers_loss_and_reaches_sparsity(criterion):
     model, x, y = pretrained()
-    q = Quantizer(model, bits=4, lam=16.0, p=0.1, criterion=criterion, lr=3e-4)
+    q = Quantizer(model, bits=4, lam=24.0, p=0.1, criterion=criterion, lr=3e-4)
     first = F.cross_entropy(model(x), y).item()
     fp_shadow_before = [s.shadow.detach().clone() for s in q.layers]
     for _epoch in range(20):

@@ -29,5 +29,5 @@ def test_quantizer_defaults_are_the_command_lines():
     d, cli = inspect.signature(Quantizer).parameters, TrainConfig()
     assert (d["bits"].default, d["lam"].default, d["p"].default, d["lr"].default) == (
         cli.bits, cli.lam, cli.p, cli.qat_lr)  # fmt: skip
-    assert (d["lam_mode"].default, d["relevance_every"].default) == (
-        cli.lam_mode, cli.relevance_every)  # fmt: skip
+    assert (d["lam_mode"].default, d["relevance_every"].default, d["grad_scaling"].default) == (
+        cli.lam_mode, cli.relevance_every, cli.grad_scaling)  # fmt: skip
