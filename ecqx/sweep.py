@@ -137,6 +137,27 @@ def summarize(rows: list[dict]) -> list[dict]:
     return sorted(out, key=lambda s: (s["method"], s["bits"], s["p"], s["lam"]))
 
 
+# the working points the sweep picks (issue 15): name -> allowed top-1 loss vs float
+WORKING_POINTS = {"no_loss": 0.0, "small_and_fast": 0.01}
+
+
+def working_points(summary: list[dict], bits: int = 4) -> dict:
+    """Per method, the sparsest grid point at ``bits`` whose mean quantized top-1 is at least
+    the mean float top-1 minus each allowed loss (None where no point qualifies). Only points
+    with the method's largest number of seeds compete, so one lucky seed cannot win."""
+    picks: dict[str, dict] = {}
+    for method in sorted({s["method"] for s in summary}):
+        rows = [s for s in summary if s["method"] == method and int(s["bits"]) == bits]
+        most = max((int(s["n"]) for s in rows), default=0)
+        rows = [s for s in rows if int(s["n"]) == most]
+        for name, loss in WORKING_POINTS.items():
+            floor = [float(s["top1_float_mean"]) - loss for s in rows]
+            ok = [s for s, f in zip(rows, floor) if float(s["top1_quantized_mean"]) >= f]
+            best = max(ok, key=lambda s: float(s["sparsity_mean"]), default=None)
+            picks.setdefault(method, {})[name] = best
+    return picks
+
+
 def _csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     table = io.StringIO(newline="")
     w = csv.DictWriter(table, fieldnames=columns)
@@ -154,6 +175,7 @@ def write_table(out: Path) -> list[dict]:
     cols = [*SUMMARY_KEYS, "n", "seeds"] + [f"{v}_{m}" for v in SUMMARY_VALUES
                                             for m in ("mean", "std")]  # fmt: skip
     _csv(out / "summary.csv", summary, cols)
+    write_json(out / "working_points.json", working_points(summary))
     return rows
 
 

@@ -1,7 +1,7 @@
 """The sweep's figures, after the paper's: accuracy vs sparsity (ECQ vs ECQx, Fig. 7; ECQx
 per target p, Fig. 6), accuracy vs NNC size per bit width (Fig. 9), and weight vs LRP relevance
-of one layer with marginal histograms (Fig. 4). Each takes the rows of ``results.csv`` (or a checkpoint) and
-writes one PNG."""
+of one layer with marginal histograms (Fig. 4). Each takes the rows of ``results.csv`` (or a
+checkpoint) and writes one PNG."""
 
 from __future__ import annotations
 

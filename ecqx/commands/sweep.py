@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     base = config_from(args, single_run=False)
-    from ecqx.sweep import grid, sweep
+    from ecqx.report import percent
+    from ecqx.sweep import grid, summarize, sweep, working_points
     from ecqx.sweep_plots import draw_figures
 
     out = Path(args.out)
@@ -65,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(res.rows)} runs in {out / 'results.csv'}, summary in {out / 'summary.csv'}")
     for f in draw_figures(res.rows, out):
         print(f"figure: {f}")
+    for name_, picks in working_points(summarize(res.rows)).items():
+        for name, s in picks.items():
+            what = "none" if s is None else (
+                f"lambda {float(s['lam']):g} p {float(s['p']):g}: sparsity "
+                f"{percent(s['sparsity_mean'])}, top-1 {percent(s['top1_quantized_mean'])} vs "
+                f"float {percent(s['top1_float_mean'])} ({s['n']} seed(s))")  # fmt: skip
+            print(f"working point {name_} {name}: {what}")
     if res.failed:
         print(f"ecqx sweep: {len(res.failed)} job(s) failed (finished points are kept; run "
               "the same command again to retry them):", file=sys.stderr)  # fmt: skip

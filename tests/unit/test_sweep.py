@@ -7,7 +7,7 @@ import pytest
 
 from ecqx.cli import main
 from ecqx.run import RunDir
-from ecqx.sweep import fp_cache, grid
+from ecqx.sweep import fp_cache, grid, working_points
 
 
 def test_grid_gives_ecq_one_point_per_lambda():
@@ -51,7 +51,7 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
     for f in ("fig7_top1_vs_sparsity_4bit.png", "fig9_top1_vs_size.png",
               "fig4_weight_vs_relevance_input_layer.png",
               "fig4_weight_vs_relevance_output_layer.png",
-              "layer_sparsity_trajectories.png"):  # fmt: skip
+              "layer_sparsity_trajectories.png", "working_points.json"):  # fmt: skip
         assert (tmp_path / f).stat().st_size > 5000, f
     capsys.readouterr()
     # resume: nothing is trained again
@@ -65,6 +65,21 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
         p: p.stat().st_mtime
         for p in (tmp_path / "runs").glob(f"*/{RunDir(tmp_path).checkpoint.name}")
     }
+
+
+def test_working_points_pick_the_sparsest_within_the_allowed_loss():
+    def pt(method, lam, sparsity, top1, n=3):
+        return {"method": method, "bits": 4, "lam": lam, "p": 0.1, "n": n,
+                "sparsity_mean": sparsity, "top1_quantized_mean": top1,
+                "top1_float_mean": 0.80}  # fmt: skip
+
+    summary = [pt("ecqx", 1, 0.3, 0.82), pt("ecqx", 2, 0.5, 0.80), pt("ecqx", 3, 0.7, 0.795),
+               pt("ecqx", 4, 0.9, 0.70), pt("ecqx", 5, 0.8, 0.85, n=1),
+               pt("ecq", 1, 0.4, 0.78)]  # fmt: skip
+    picks = working_points(summary)
+    assert picks["ecqx"]["no_loss"]["lam"] == 2  # one seed at lam 5 does not count
+    assert picks["ecqx"]["small_and_fast"]["lam"] == 3
+    assert picks["ecq"]["no_loss"] is None and picks["ecq"]["small_and_fast"] is None
 
 
 @pytest.mark.parametrize("bad", [["--methods", "ecq,foo"], ["--bits", "4,7"]])
