@@ -134,7 +134,7 @@ def summarize(rows: list[dict]) -> list[dict]:
             s[f"{v}_mean"] = round(float(np.mean(x)), 5)
             s[f"{v}_std"] = round(float(np.std(x, ddof=1)) if len(x) > 1 else 0.0, 5)
         out.append(s)
-    return sorted(out, key=lambda s: (s["method"], s["bits"], s["p"], s["lam"]))
+    return sorted(out, key=lambda s: (s["method"], int(s["bits"]), float(s["p"]), float(s["lam"])))
 
 
 # the working points the sweep picks (issue 15): name -> allowed top-1 loss vs float
@@ -176,7 +176,27 @@ def write_table(out: Path) -> list[dict]:
                                             for m in ("mean", "std")]  # fmt: skip
     _csv(out / "summary.csv", summary, cols)
     write_json(out / "working_points.json", working_points(summary))
+    write_text(out / "summary.md", summary_markdown(summary))
     return rows
+
+
+def summary_markdown(summary: list[dict]) -> str:
+    """``summary.csv`` as a Markdown table: mean +- std over seeds, in percent."""
+
+    def pm(s: dict, v: str) -> str:
+        mean, std = float(s[f"{v}_mean"]), float(s[f"{v}_std"])
+        return f"{100 * mean:.1f} +- {100 * std:.1f}" if int(s["n"]) > 1 else percent(mean)
+
+    lines = ["| method | bits | lambda | p | seeds | sparsity % | top-1 quantized % | "
+             "top-1 integer % | top-1 float % | NNC kB |", "|---" * 10 + "|"]  # fmt: skip
+    for s in summary:
+        lines.append(
+            f"| {s['method']} | {s['bits']} | {float(s['lam']):g} | {float(s['p']):g} | "
+            f"{s['seeds']} | {pm(s, 'sparsity')} | {pm(s, 'top1_quantized')} | "
+            f"{pm(s, 'top1_integer')} | {pm(s, 'top1_float')} | "
+            f"{float(s['nnc_bytes_mean']) / 1000:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def fp_cache(out: Path, seed: int) -> Path:

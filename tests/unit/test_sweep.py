@@ -2,6 +2,7 @@
 resume, a failed point, tables and figures."""
 
 import csv
+import json
 
 import pytest
 
@@ -51,8 +52,10 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
     for f in ("fig7_top1_vs_sparsity_4bit.png", "fig9_top1_vs_size.png",
               "fig4_weight_vs_relevance_input_layer.png",
               "fig4_weight_vs_relevance_output_layer.png",
-              "layer_sparsity_trajectories.png", "working_points.json"):  # fmt: skip
+              "layer_sparsity_trajectories.png"):  # fmt: skip
         assert (tmp_path / f).stat().st_size > 5000, f
+    assert set(json.loads((tmp_path / "working_points.json").read_text())) == {"ecq", "ecqx"}
+    assert (tmp_path / "summary.md").read_text().count("\n| ecq") == 8
     capsys.readouterr()
     # resume: nothing is trained again
     stamp = {
