@@ -18,6 +18,8 @@ METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
 LAMBDA_MODES = ("size", "collapse")
 # straight-through gradient factor: centroid = |c| * step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1)
 GRAD_SCALINGS = ("centroid", "steps")
+# what ECQx's p bounds: the extra zeros relevance adds (the paper), or the change either way
+P_BOUNDS = ("extra", "both")
 # the QAT learning rate: constant, or cosine decay from --qat-lr to 0 over the QAT steps
 QAT_SCHEDULES = ("constant", "cosine")
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
@@ -48,6 +50,7 @@ class TrainConfig:
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     grad_scaling: str = "steps"
+    p_bounds: str = P_BOUNDS[0]
     seed: int = 0
 
     def validate(self) -> None:
@@ -69,6 +72,17 @@ class TrainConfig:
         return []
 
 
+# The value a field had, in effect, before it existed: a configuration saved by an older
+# version lacks the field and means this (not today's default, which may differ).
+LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
+          "qat_lr": 1e-3, "p_bounds": "extra"}  # fmt: skip
+
+
+def with_legacy(saved: dict) -> dict:
+    """A saved configuration with the fields it predates filled in as they were then."""
+    return {**{k: v for k, v in LEGACY.items() if k not in saved}, **saved}
+
+
 # field -> (test, allowed range in words)
 _RANGES = {
     "bits": (supported, RANGE_TEXT),
@@ -78,6 +92,7 @@ _RANGES = {
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
     "grad_scaling": (lambda v: v in GRAD_SCALINGS, " or ".join(GRAD_SCALINGS)),
+    "p_bounds": (lambda v: v in P_BOUNDS, " or ".join(P_BOUNDS)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),

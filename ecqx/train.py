@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ecqx import checkpoint
 from ecqx.checkpoint import Checkpoint
-from ecqx.config import ConfigError, TrainConfig
+from ecqx.config import ConfigError, TrainConfig, with_legacy
 from ecqx.data.gsc import LABELS, GSCData
 from ecqx.data.specaugment import spec_mask
 from ecqx.files import write_json
@@ -45,7 +45,8 @@ def finished(out: Path, cfg: TrainConfig) -> bool:
     if not (m.is_file() and run.checkpoint.is_file()):
         return False
     try:
-        return json.loads(m.read_text()).get("config") == asdict(cfg)
+        saved = json.loads(m.read_text()).get("config")
+        return isinstance(saved, dict) and with_legacy(saved) == asdict(cfg)
     except json.JSONDecodeError:
         return False
 
@@ -157,7 +158,7 @@ def qat(
     q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
-                  grad_scaling=cfg.grad_scaling)  # fmt: skip
+                  grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip
     y = torch.from_numpy(data.labels("training"))
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []

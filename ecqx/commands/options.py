@@ -14,6 +14,7 @@ from ecqx.config import (
     GRAD_SCALINGS,
     LAMBDA_MODES,
     METHODS,
+    P_BOUNDS,
     QAT_SCHEDULES,
     TrainConfig,
 )
@@ -197,6 +198,10 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="factor on the straight-through gradient of a weight in centroid c: "
                    "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
                    f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    p.add_argument("--p-bounds", choices=P_BOUNDS, default=d.p_bounds,
+                   help="ECQx: what p bounds - extra = the zeros relevance adds (the paper); "
+                   "both = also the weights relevance keeps from zero (default "
+                   f"{d.p_bounds})")  # fmt: skip
     if seeds:
         p.add_argument("--seeds", type=listed(int), default=[d.seed],
                        help="comma-separated seeds; each one pre-trains its own float model "
@@ -208,7 +213,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
-                    "grad_scaling")  # fmt: skip
+                    "grad_scaling", "p_bounds")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

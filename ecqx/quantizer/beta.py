@@ -8,8 +8,9 @@ for every candidate beta on a grid is therefore two histograms of breakpoints an
 cumulative sums: one O(N log K) pass, no argmin per candidate and no Python loop over weights.
 
 The chosen beta is the largest grid value in [0, 1] whose net extra sparsity over ECQ (new
-zeros minus regrown weights) stays within the target p. beta = 0 is plain ECQ and always
-qualifies.
+zeros minus regrown weights) stays within the target p (the paper's rule, ``--p-bounds
+extra``); ``--p-bounds both`` also bounds the other direction, the weights relevance keeps
+from going to zero. beta = 0 is plain ECQ and always qualifies.
 """
 
 from __future__ import annotations
@@ -43,15 +44,22 @@ def zero_counts(
 
 
 def search_beta(
-    g: torch.Tensor, t: torch.Tensor, p: float, resolution: int = DEFAULT_RESOLUTION
+    g: torch.Tensor,
+    t: torch.Tensor,
+    p: float,
+    resolution: int = DEFAULT_RESOLUTION,
+    both: bool = False,
 ) -> tuple[float, int]:
-    """Largest beta in {0, 1/K, ..., 1} whose extra sparsity over ECQ is at most ``p``.
+    """Largest beta in {0, 1/K, ..., 1} whose extra sparsity over ECQ is at most ``p``; with
+    ``both``, whose change in sparsity either way is at most ``p`` (relevance may then also
+    keep at most ``p`` of the layer from going to zero).
 
     Returns (beta, number of zeros at that beta).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"target sparsity p={p} must lie in [0, 1]")
     counts = zero_counts(g, t, resolution)
-    allowed = counts - counts[0] <= p * g.numel()
+    change = counts - counts[0]
+    allowed = (change.abs() if both else change) <= p * g.numel()
     best = int(torch.nonzero(allowed).max())
     return best / resolution, int(counts[best])

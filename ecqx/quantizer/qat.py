@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecqx.bits import check_bits
-from ecqx.config import GRAD_SCALINGS, LAMBDA_MODES, TrainConfig
+from ecqx.config import GRAD_SCALINGS, LAMBDA_MODES, P_BOUNDS, TrainConfig
 from ecqx.quantizer.assign import (
     choose_codes,
     collapse_lambda,
@@ -128,6 +128,7 @@ class Quantizer:
         momentum: float = 0.1,
         lr: float = _CLI.qat_lr,
         grad_scaling: str = _CLI.grad_scaling,
+        p_bounds: str = _CLI.p_bounds,
         beta_resolution: int = DEFAULT_RESOLUTION,
         lam_scale: float = 1.0,
         lam_mode: str = _CLI.lam_mode,
@@ -154,6 +155,9 @@ class Quantizer:
         if grad_scaling not in GRAD_SCALINGS:
             raise ValueError(f"grad_scaling must be one of {GRAD_SCALINGS}, got {grad_scaling!r}")
         self.grad_scaling = grad_scaling
+        if p_bounds not in P_BOUNDS:
+            raise ValueError(f"p_bounds must be one of {P_BOUNDS}, got {p_bounds!r}")
+        self.p_bounds = p_bounds
         self.beta_resolution = beta_resolution
         self.lam_mode = lam_mode
         if relevance_every < 1:
@@ -197,7 +201,8 @@ class Quantizer:
             if g is None:
                 s.beta = 0.0
             elif search:
-                s.beta = search_beta(g, t, self.p, self.beta_resolution)[0]
+                both = self.p_bounds == "both"
+                s.beta = search_beta(g, t, self.p, self.beta_resolution, both)[0]
             codes = choose_codes(costs, g, s.beta, t)
             if g is not None:
                 # float32 rounding at a breakpoint can differ from the search's count by a

@@ -48,3 +48,15 @@ def test_beta_search_keeps_extra_sparsity_within_p(p):
         assert over or bool((counts[int(round(nxt * 256)) :] - counts[0] > p * w.numel()).any())
     if p == 0.0:
         assert got <= ecq_zeros
+
+
+def test_both_bounds_also_limit_the_zeros_relevance_keeps():
+    # 100 weights: 60 relevant ones that ECQ would zero (t > 0, g > 0) regrow as beta grows;
+    # 10 irrelevant ones (g < 0, t < 0) go to zero at a large beta
+    g = torch.cat([torch.full((60,), 1.0), torch.full((10,), -1.0), torch.zeros(30)])
+    t = torch.cat([torch.linspace(0.01, 0.9, 60), torch.full((10,), -0.5), -torch.ones(30)])
+    beta_extra, _ = search_beta(g, t, 0.1)
+    beta_both, zeros = search_beta(g, t, 0.1, both=True)
+    assert beta_extra == 1.0  # the paper's rule: only extra zeros count, and there are few
+    counts = zero_counts(g, t)
+    assert abs(zeros - int(counts[0])) <= 10 and beta_both < beta_extra
