@@ -10,8 +10,8 @@ from ecqx.commands.options import DEFAULT_DATA, add_data, add_out, add_train_opt
 HELP = "pre-train MLP_GSC and quantize it with ECQ/ECQx"
 DESCRIPTION = (
     "Full-precision pre-training (SGD, cosine), then ECQ/ECQx quantization-aware training "
-    "(Adam 1e-3, lambda warm-up) of every layer. Writes model.npz (the checkpoint) and "
-    "metrics.json to --out."
+    "(Adam 1e-3 with cosine decay, lambda warm-up) of every layer. Writes model.npz (the "
+    "checkpoint) and metrics.json to --out."
 )
 
 
