@@ -70,11 +70,13 @@ def session(address: str | None = None, cpus: int | None = None) -> Iterator[Any
         ray.shutdown()
 
 
-def run_jobs(jobs: Iterable[Job], in_flight: int, cpus_per_job: int = 1) -> Iterator[Done]:
+def run_jobs(
+    jobs: Iterable[Job], in_flight: int, cpus_per_job: int = 1, gpus_per_job: float = 0.0
+) -> Iterator[Done]:
     """Run ``jobs`` on the current Ray session, at most ``in_flight`` at a time (each
-    reserving ``cpus_per_job`` CPUs), and yield each one's ``Done`` as it finishes. A job with
-    ``after`` starts once that job has finished successfully; if that one failed, it fails
-    too, naming it."""
+    reserving ``cpus_per_job`` CPUs and ``gpus_per_job`` GPUs), and yield each one's ``Done``
+    as it finishes. A job with ``after`` starts once that job has finished successfully; if
+    that one failed, it fails too, naming it."""
     import ray
 
     pending = list(jobs)
@@ -97,7 +99,9 @@ def run_jobs(jobs: Iterable[Job], in_flight: int, cpus_per_job: int = 1) -> Iter
                 yield done
                 continue
             if job.fn not in remotes:
-                remotes[job.fn] = ray.remote(num_cpus=cpus_per_job, max_retries=0)(job.fn)
+                remotes[job.fn] = ray.remote(
+                    num_cpus=cpus_per_job, num_gpus=gpus_per_job, max_retries=0
+                )(job.fn)
             running[remotes[job.fn].remote(*job.args)] = job
         if not running:
             if pending:  # waiting on a job that is not in this batch

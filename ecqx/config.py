@@ -22,6 +22,9 @@ GRAD_SCALINGS = ("centroid", "steps")
 P_BOUNDS = ("extra", "both")
 # the QAT learning rate: constant, or cosine decay from --qat-lr to 0 over the QAT steps
 QAT_SCHEDULES = ("constant", "cosine")
+# where training runs: auto = CUDA when torch sees a GPU, else the CPU (not part of TrainConfig:
+# where a run trained is recorded in its metrics, and it changes no setting)
+DEVICES = ("auto", "cpu", "cuda")
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
 FEATURES = ("fixed", "float")
 

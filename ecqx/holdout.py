@@ -63,6 +63,7 @@ def holdout(
     families: list[str] | None = None,
     progress: bool = True,
     log: Callable[[str], object] = print,
+    device: str = "cpu",
 ) -> list[dict]:
     """One row per held-out family (``families``: those to hold out, default every family
     present in ``data``); writes holdout.csv and holdout.md into ``out``."""
@@ -82,7 +83,7 @@ def holdout(
             m = json.loads(RunDir(run).metrics.read_text())
         else:
             trained_on = GSCData(data, params, families=others, progress=progress)
-            m = train(trained_on, run, cfg, progress)
+            m = train(trained_on, run, cfg, progress, device=device)
         row = {"held_out": fam, "trained_on": "+".join(others)}
         row |= evaluate(run, GSCData(data, params, families=(fam,), progress=progress))
         row |= {f"in_domain_{FLOAT}": m["top1_float"]["testing"],

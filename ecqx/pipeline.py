@@ -65,6 +65,7 @@ def run_pipeline(
     size: str = "default",
     limit: int | None = None,
     log: Callable[[str], object] = print,
+    device: str = "cpu",
 ) -> PipelineReport:
     """Every stage into ``work``; finished training runs are reused."""
     from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
@@ -94,7 +95,8 @@ def run_pipeline(
         m = json.loads(run.metrics.read_text())
         log("      reusing the finished training run")
     else:
-        m = train(GSCData(data_dir, params=MfccParams(arithmetic=cfg.features)), model_dir, cfg)
+        data_ = GSCData(data_dir, params=MfccParams(arithmetic=cfg.features))
+        m = train(data_, model_dir, cfg, device=device)
     log(metrics_table(m))
     log("[3/6] exporting the integer model: ONNX QDQ, TFLite, C, NNC")
     ex = export(model_dir, run.export.root, list(TARGETS), log=log)

@@ -217,18 +217,22 @@ def _limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def pretrain_job(data_dir: Path, cfg: TrainConfig, path: Path, threads: int) -> float:
+def pretrain_job(
+    data_dir: Path, cfg: TrainConfig, path: Path, threads: int, device: str = "cpu"
+) -> float:
     """A Ray job: make sure the float model of ``cfg.seed`` is cached at ``path``."""
-    from ecqx.train import input_norm, pretrained
+    from ecqx.train import input_norm, pretrained, torch_device
 
     _limit_threads(threads)
     t0 = time.perf_counter()
     data = _load(data_dir, cfg)
-    pretrained(data, cfg, path, input_norm(data), progress=False)
+    pretrained(data, cfg, path, input_norm(data), False, torch_device(device))
     return time.perf_counter() - t0
 
 
-def point_job(data_dir: Path, run: Path, cfg: TrainConfig, fp: Path, threads: int) -> dict:
+def point_job(
+    data_dir: Path, run: Path, cfg: TrainConfig, fp: Path, threads: int, device: str = "cpu"
+) -> dict:
     """A Ray job: train one grid point (unless finished) and measure its integer model."""
     from ecqx.train import train
 
@@ -236,7 +240,7 @@ def point_job(data_dir: Path, run: Path, cfg: TrainConfig, fp: Path, threads: in
     t0 = time.perf_counter()
     trained = not finished(run, cfg)
     if trained:
-        train(_load(data_dir, cfg), run, cfg, progress=False, fp_path=fp)
+        train(_load(data_dir, cfg), run, cfg, progress=False, fp_path=fp, device=device)
         (run / SIZE).unlink(missing_ok=True)
     if not (run / SIZE).is_file():
         write_json(run / SIZE, measure_size(run, Path(data_dir)))
@@ -259,6 +263,7 @@ def sweep(
     address: str | None = None,
     log: Callable[[str], None] = tqdm.write,
     progress: bool = True,
+    device: str = "cpu",
 ) -> SweepResult:
     """Train every point not yet finished on Ray, one job per point, measure it, and keep
     ``results.csv`` current as jobs finish.
@@ -286,10 +291,11 @@ def sweep(
     for seed in sorted({pt.seed for pt in todo}):
         # any point of the seed gives the pre-training settings: the grid never changes them
         cfg = cfgs[next(pt for pt in todo if pt.seed == seed)]
-        jobs.append(cluster.Job(("fp", seed), pretrain_job,
-                                (Path(data_dir), cfg, fp_cache(out, seed), threads)))  # fmt: skip
+        args = (Path(data_dir), cfg, fp_cache(out, seed), threads, device)
+        jobs.append(cluster.Job(("fp", seed), pretrain_job, args))
     for pt in todo:
-        args = (Path(data_dir), out / "runs" / pt.name, cfgs[pt], fp_cache(out, pt.seed), threads)
+        args = (Path(data_dir), out / "runs" / pt.name, cfgs[pt], fp_cache(out, pt.seed),
+                threads, device)  # fmt: skip
         jobs.append(cluster.Job(pt, point_job, args, after=("fp", pt.seed)))
     failed: dict[str, str] = {}
     if todo:
@@ -298,8 +304,13 @@ def sweep(
             f"pre-training job(s)) on Ray{' at ' + address if address else ''}")  # fmt: skip
         with cluster.session(address, cpus) as ray:
             in_flight = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+            gpus = 0.0 if device == "cpu" else ray.cluster_resources().get("GPU", 0.0)
+            if device == "cuda" and not gpus:
+                raise cluster.ClusterError("--device cuda: the Ray session has no GPU")
+            # the jobs in flight share the GPUs; Ray hides GPUs from jobs that reserve none
+            gpus_per_job = gpus / in_flight
             bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
-            for done in cluster.run_jobs(jobs, in_flight, threads):
+            for done in cluster.run_jobs(jobs, in_flight, threads, gpus_per_job):
                 if isinstance(done.key, tuple):
                     what = f"float model, seed {done.key[1]}"
                     if done.error is None:

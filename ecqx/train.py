@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ecqx import checkpoint
 from ecqx.checkpoint import Checkpoint
-from ecqx.config import ConfigError, TrainConfig, with_legacy
+from ecqx.config import DEVICES, ConfigError, TrainConfig, with_legacy
 from ecqx.data.gsc import LABELS, GSCData
 from ecqx.data.specaugment import spec_mask
 from ecqx.files import write_json
@@ -36,6 +36,23 @@ from ecqx.report import percent
 from ecqx.run import RunDir
 
 log = logging.getLogger(__name__)
+
+
+CPU = torch.device("cpu")
+
+
+def torch_device(name: str) -> torch.device:
+    """``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu`` or ``cuda``; asking for
+    CUDA without a usable GPU is an error that says what to use instead."""
+    if name not in DEVICES:
+        raise ConfigError(f"device (--device) must be {' or '.join(DEVICES)}, got {name!r}")
+    cuda = torch.cuda.is_available()
+    if name == "cuda" and not cuda:
+        raise ConfigError(
+            "--device cuda: torch sees no usable GPU (no CUDA device, or no driver); "
+            "use --device auto or --device cpu"
+        )
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda) else "cpu")
 
 
 def finished(out: Path, cfg: TrainConfig) -> bool:
@@ -88,22 +105,27 @@ def batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def pretrain(
-    data: GSCData, cfg: TrainConfig, norm: tuple[np.ndarray, np.ndarray], progress: bool
+    data: GSCData,
+    cfg: TrainConfig,
+    norm: tuple[np.ndarray, np.ndarray],
+    progress: bool,
+    device: torch.device = CPU,
 ) -> tuple[nn.Module, list[float]]:
     """SGD momentum 0.9, cosine learning-rate schedule, augmented features every epoch."""
     seed_everything(cfg.seed)
-    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
+    # created on the CPU, then moved: the same initial weights on every device
+    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS)).to(device)
     opt = torch.optim.SGD(
         model.parameters(), lr=cfg.fp_lr, momentum=0.9, weight_decay=cfg.weight_decay
     )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.fp_epochs)
-    y = torch.from_numpy(data.labels("training"))
+    y = torch.from_numpy(data.labels("training")).to(device)
     rng = np.random.default_rng(cfg.seed)
     times = []
     bar = tqdm(range(cfg.fp_epochs), desc="FP pre-training", disable=not progress)
     for epoch in bar:
         t0 = time.perf_counter()
-        x = epoch_features(data, cfg, norm, epoch)
+        x = epoch_features(data, cfg, norm, epoch).to(device)
         model.train()
         loss_sum, correct = 0.0, 0
         for idx in batches(len(y), cfg.batch, rng):
@@ -151,7 +173,12 @@ def distillation_loss(
 
 
 def qat(
-    model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, progress: bool
+    model: nn.Module,
+    data: GSCData,
+    cfg: TrainConfig,
+    norm: tuple,
+    progress: bool,
+    device: torch.device = CPU,
 ) -> tuple[Quantizer, list[float], list[list[float]]]:
     """ECQ/ECQx QAT; returns the quantizer, seconds per epoch and each epoch's per-layer
     sparsity (the trajectories that show which layer a lambda empties first)."""
@@ -159,14 +186,14 @@ def qat(
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip
-    y = torch.from_numpy(data.labels("training"))
+    y = torch.from_numpy(data.labels("training")).to(device)
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []
     teacher = copy.deepcopy(model).eval() if cfg.distill > 0 else None
     steps = cfg.epochs * math.ceil(len(y) / cfg.batch)
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
-        x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch)
+        x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch).to(device)
         parts = batches(len(y), cfg.batch, rng)
         bar = tqdm(
             parts,
@@ -231,7 +258,12 @@ def pretraining_key(data: GSCData, cfg: TrainConfig) -> dict:
 
 
 def pretrained(
-    data: GSCData, cfg: TrainConfig, fp_path: Path, norm: tuple, progress: bool
+    data: GSCData,
+    cfg: TrainConfig,
+    fp_path: Path,
+    norm: tuple,
+    progress: bool,
+    device: torch.device = CPU,
 ) -> tuple[nn.Module, list[float]]:
     """The full-precision model of (data, cfg): from the cache ``fp_path`` when it was made
     with the same settings, else pre-trained now and cached there. Returns the model and the
@@ -241,8 +273,8 @@ def pretrained(
     saved = cached_pretraining(fp_path, key)
     if saved is not None:
         model.load_state_dict({k: torch.from_numpy(v) for k, v in saved["state"].items()})
-        return model, saved["epoch_seconds"]
-    model, times = pretrain(data, cfg, norm, progress)
+        return model.to(device), saved["epoch_seconds"]
+    model, times = pretrain(data, cfg, norm, progress, device)
     checkpoint.save_tree({"key": key, "state": model.state_dict(), "epoch_seconds": times}, fp_path)
     return model, times
 
@@ -253,6 +285,7 @@ def train(
     cfg: TrainConfig,
     progress: bool = True,
     fp_path: Path | None = None,
+    device: str = "cpu",
 ) -> dict:
     """Pre-train (or reuse ``fp_path``, default ``out/fp.npz``), quantize, evaluate; write
     checkpoint and metrics. The pre-trained model is reused only if data and pre-training
@@ -268,16 +301,17 @@ def train(
     train_feats = data.features("training")
     norm = input_norm(data)
     fp_path = Path(fp_path) if fp_path is not None else RunDir(out).fp_cache
-    model, fp_times = pretrained(data, cfg, fp_path, norm, progress)
+    dev = torch_device(device)
+    model, fp_times = pretrained(data, cfg, fp_path, norm, progress, dev)
     evals = {
         s: (
-            normalize(train_feats if s == "training" else data.features(s), norm),
-            torch.from_numpy(data.labels(s)),
+            normalize(train_feats if s == "training" else data.features(s), norm).to(dev),
+            torch.from_numpy(data.labels(s)).to(dev),
         )
         for s in ("training", "validation", "testing")
     }
     fp_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
-    q, qat_times, trajectory = qat(model, data, cfg, norm, progress)
+    q, qat_times, trajectory = qat(model, data, cfg, norm, progress, dev)
     q_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
     layers = q.layer_report()
     n_weights = sum(math.prod(r["shape"]) for r in layers)
@@ -293,6 +327,7 @@ def train(
         "fp_epoch_seconds": fp_times,
         "qat_epoch_seconds": qat_times,
         "qat_layer_sparsity": trajectory,  # per epoch, per layer (forward order)
+        "device": str(dev),
         "data": {
             "root": str(data.root),
             "families": list(data.families) if data.families is not None else None,

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     from ecqx.holdout import RESULTS, TABLE, holdout, table
 
-    rows = holdout(Path(args.data), Path(args.out), cfg, args.families)
+    rows = holdout(Path(args.data), Path(args.out), cfg, args.families, device=args.device)
     print(table(rows))
     print(f"results: {Path(args.out) / RESULTS}, {Path(args.out) / TABLE}")
     return 0

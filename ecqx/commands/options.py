@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import (
+    DEVICES,
     FEATURES,
     GRAD_SCALINGS,
     LAMBDA_MODES,
@@ -198,6 +199,9 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="factor on the straight-through gradient of a weight in centroid c: "
                    "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
                    f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where to train: auto = CUDA when torch sees a GPU, else the CPU "
+                   "(default auto)")  # fmt: skip
     p.add_argument("--p-bounds", choices=P_BOUNDS, default=d.p_bounds,
                    help="ECQx: what p bounds - extra = the zeros relevance adds (the paper); "
                    "both = also the weights relevance keeps from zero (default "

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.pipeline import run_pipeline
 
     report = run_pipeline(Path(args.work), cfg, args.board, data=args.data, size=args.size,
-                          limit=args.limit)  # fmt: skip
+                          limit=args.limit, device=args.device)  # fmt: skip
     print("\n== summary ==")
     print(report.summary())
     return 0 if report.hil_bit_exact else 1

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     points = grid(args.methods, args.bits, args.lams, args.ps, args.seeds)
     print(f"{len(points)} grid points -> {out / 'results.csv'}")
     res = sweep(Path(args.data), out, points, base, workers=args.workers, threads=args.threads,
-                address=args.address)  # fmt: skip
+                address=args.address, device=args.device)  # fmt: skip
     print(f"{len(res.rows)} runs in {out / 'results.csv'}, summary in {out / 'summary.csv'}")
     for f in draw_figures(res.rows, out):
         print(f"figure: {f}")

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.train import metrics_table, train
 
     out = Path(args.out)
-    m = train(GSCData(Path(args.data), params=MfccParams(arithmetic=cfg.features)), out, cfg)
+    data = GSCData(Path(args.data), params=MfccParams(arithmetic=cfg.features))
+    m = train(data, out, cfg, device=args.device)
     print(metrics_table(m))
     print(f"checkpoint: {RunDir(out).checkpoint}\nmetrics:    {RunDir(out).metrics}")
     return 0

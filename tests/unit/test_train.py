@@ -28,3 +28,47 @@ def test_same_config_is_finished_and_a_changed_one_is_not(tmp_path):
     assert not finished(run, replace(TrainConfig(), lam=64.0))
     RunDir(tmp_path).metrics.write_text("{not json")
     assert not finished(run, TrainConfig())
+
+
+def test_device_names():
+    import pytest
+    import torch
+
+    from ecqx.config import ConfigError
+    from ecqx.train import torch_device
+
+    assert torch_device("cpu") == torch.device("cpu")
+    gpu = torch.cuda.is_available()
+    assert torch_device("auto").type == ("cuda" if gpu else "cpu")
+    if not gpu:
+        with pytest.raises(ConfigError, match="--device auto or --device cpu"):
+            torch_device("cuda")
+    with pytest.raises(ConfigError, match="auto or cpu or cuda"):
+        torch_device("tpu")
+
+
+def test_training_on_the_chosen_device_matches_the_cpu():
+    """On a GPU machine this compares a CUDA run with the CPU one (to float tolerance); on a
+    CPU-only machine both are CPU runs and must agree exactly."""
+    import torch
+
+    from ecqx.model import mlp_gsc
+    from ecqx.quantizer import Quantizer
+    from ecqx.train import torch_device
+
+    def run(device):
+        torch.manual_seed(0)
+        model = mlp_gsc(in_features=20, num_classes=4, hidden=(32, 16)).to(device)
+        g = torch.Generator().manual_seed(1)
+        x, y = torch.randn(64, 20, generator=g), torch.randint(0, 4, (64,), generator=g)
+        q = Quantizer(model, bits=4, lam=2.0)
+        for _ in range(5):
+            q.step(x.to(device), y.to(device))
+        return [s.shadow.detach().cpu() for s in q.layers], [s.codes.cpu() for s in q.layers]
+
+    cpu_shadow, cpu_codes = run(torch.device("cpu"))
+    dev_shadow, dev_codes = run(torch_device("auto"))
+    for a, b in zip(cpu_shadow, dev_shadow, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+    agree = sum(int((a == b).sum()) for a, b in zip(cpu_codes, dev_codes, strict=True))
+    assert agree >= 0.99 * sum(c.numel() for c in cpu_codes)

@@ -54,6 +54,8 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
         "3",
         "--bits",
         "3",
+        "--device",
+        "cpu",
         "--lam",
         "16",
     ]
@@ -65,7 +67,7 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["top1_quantized"]) == {"training", "validation", "testing"}
     assert 0 <= metrics["sparsity"] <= 1 and len(metrics["layers"]) == 7
-    assert len(metrics["qat_epoch_seconds"]) == 2
+    assert len(metrics["qat_epoch_seconds"]) == 2 and metrics["device"] == "cpu"
     traj = metrics["qat_layer_sparsity"]
     assert len(traj) == 2 and all(len(e) == 7 and all(0 <= v <= 1 for v in e) for e in traj)
     assert traj[-1] == [round(r["sparsity"], 5) for r in metrics["layers"]]
