@@ -18,6 +18,9 @@ METHODS = ("ecqx", "ecq")  # ecqx: LRP relevance in the assignment; ecq: none
 LAMBDA_MODES = ("size", "collapse")
 # straight-through gradient factor: centroid = |c| * step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1)
 GRAD_SCALINGS = ("centroid", "steps")
+# ECQx's relevance: LRP (the paper), DeepLIFT through Captum (the companion paper's score),
+# or gradient x weight
+CRITERIA = ("lrp", "deeplift", "gradxw")
 # what ECQx's p bounds: the extra zeros relevance adds (the paper), or the change either way
 P_BOUNDS = ("extra", "both")
 # the QAT learning rate: constant, or cosine decay from --qat-lr to 0 over the QAT steps
@@ -39,6 +42,7 @@ class TrainConfig:
     lam: float = 32.0
     p: float = 0.1
     method: str = "ecqx"
+    criterion: str = CRITERIA[0]
     epochs: int = 12
     lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
     lam_mode: str = "size"
@@ -78,7 +82,7 @@ class TrainConfig:
 # The value a field had, in effect, before it existed: a configuration saved by an older
 # version lacks the field and means this (not today's default, which may differ).
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
-          "qat_lr": 1e-3, "p_bounds": "extra"}  # fmt: skip
+          "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp"}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -92,6 +96,7 @@ _RANGES = {
     "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),
+    "criterion": (lambda v: v in CRITERIA, " or ".join(CRITERIA)),
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
     "grad_scaling": (lambda v: v in GRAD_SCALINGS, " or ".join(GRAD_SCALINGS)),

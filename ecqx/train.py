@@ -182,7 +182,8 @@ def qat(
 ) -> tuple[Quantizer, list[float], list[list[float]]]:
     """ECQ/ECQx QAT; returns the quantizer, seconds per epoch and each epoch's per-layer
     sparsity (the trajectories that show which layer a lambda empties first)."""
-    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion_for(cfg.method),
+    criterion = criterion_for(cfg.method, cfg.criterion)
+    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip

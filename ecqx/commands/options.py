@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import (
+    CRITERIA,
     DEVICES,
     FEATURES,
     GRAD_SCALINGS,
@@ -199,6 +200,9 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="factor on the straight-through gradient of a weight in centroid c: "
                    "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
                    f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    p.add_argument("--criterion", choices=CRITERIA, default=d.criterion,
+                   help="ECQx's relevance: lrp (the paper), deeplift (Captum; Linear layers), "
+                   f"gradxw = gradient x weight (default {d.criterion})")  # fmt: skip
     p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where to train: auto = CUDA when torch sees a GPU, else the CPU "
                    "(default auto)")  # fmt: skip
@@ -217,7 +221,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
-                    "grad_scaling", "p_bounds")  # fmt: skip
+                    "grad_scaling", "p_bounds", "criterion")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

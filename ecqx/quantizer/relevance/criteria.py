@@ -112,10 +112,17 @@ class LRP:
         )
 
 
-def criterion_for(method: str) -> Criterion:
+def criterion_for(method: str, relevance: str = "lrp") -> Criterion:
     """The relevance criterion of a training method (``TrainConfig.method``): ECQx weighs the
-    zero-cluster cost by LRP relevance, ECQ uses none."""
-    table = {"ecqx": LRP, "ecq": NoRelevance}
-    if method not in table:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(table)}")
-    return table[method]()
+    zero-cluster cost by the ``relevance`` criterion (``TrainConfig.criterion``: LRP, DeepLIFT
+    or gradient x weight), ECQ uses none."""
+    from ecqx.quantizer.relevance.deeplift import DeepLIFT
+
+    if method not in ("ecqx", "ecq"):
+        raise ValueError(f"unknown method {method!r}; choose one of ['ecq', 'ecqx']")
+    if method == "ecq":
+        return NoRelevance()
+    table = {"lrp": LRP, "deeplift": DeepLIFT, "gradxw": GradientTimesWeight}
+    if relevance not in table:
+        raise ValueError(f"unknown criterion {relevance!r}; choose one of {sorted(table)}")
+    return table[relevance]()

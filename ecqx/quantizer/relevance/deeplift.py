@@ -1,0 +1,93 @@
+"""DeepLIFT weight relevance (the companion paper's explanation score), from Captum.
+
+Captum's ``LayerDeepLift`` gives, per sample, the DeepLIFT (Rescale) attribution of each
+pre-activation ``z_j`` of a layer to the target logit, ``A_j = m_j * dz_j`` with ``dz`` the
+difference to the baseline's forward (baseline: all-zero input). DeepLIFT multipliers pass
+through a linear map unchanged, so the contribution of one weight is
+``R_ji = sum_n w_ji * da_ni * m_nj``, with ``m = A / dz`` and ``da`` the layer input's
+difference to the baseline's. Captum attributes to layers and inputs, not to weights; the
+aggregation to weights (and the forward hooks for ``da`` and ``dz``) is written here.
+Summed over a weight's row this gives back Captum's layer-output attribution; summed over its
+column, Captum's attribution of the layer input (tested).
+
+Linear layers only; the conv models keep LRP (alpha-beta) or gradient x weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ecqx.quantizer.relevance.trace import ForwardTrace
+
+TINY = 1e-9  # |dz| below this carries no attribution (Captum's own rescale guard is 1e-10)
+
+
+def _differences(
+    model: nn.Module, layer: nn.Linear, x: torch.Tensor, baseline: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(da, dz): the layer's input and output minus the baseline's, per sample."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def hook(_m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+        seen.append((inp[0].detach(), out.detach()))
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            model(x)
+            model(baseline)
+    finally:
+        handle.remove()
+    (a, z), (a0, z0) = seen
+    return a - a0, z - z0
+
+
+def deeplift_weight_relevance(
+    model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, target: torch.Tensor
+) -> list[torch.Tensor]:
+    """Per-weight DeepLIFT relevance of every layer in ``layers`` (Linear only) for the
+    target class of each sample, summed over the batch."""
+    from captum.attr import LayerDeepLift
+
+    bad = [type(m).__name__ for m in layers if not isinstance(m, nn.Linear)]
+    if bad:
+        raise ValueError(
+            f"the DeepLIFT criterion supports Linear layers only, not {', '.join(set(bad))}; "
+            "use the lrp or gradxw criterion for convolutional models"
+        )
+    x = x.detach()
+    baseline = torch.zeros_like(x)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for layer in layers:
+            attr = LayerDeepLift(model, layer).attribute(
+                x, baselines=baseline, target=target.to(torch.int64)
+            )
+            da, dz = _differences(model, layer, x, baseline)
+            safe = torch.where(dz.abs() > TINY, dz, torch.ones_like(dz))
+            m = torch.where(dz.abs() > TINY, attr.detach() / safe, torch.zeros_like(dz))
+            out.append(layer.weight.detach() * (m.T @ da))
+    finally:
+        model.train(was_training)
+    return out
+
+
+class DeepLIFT:
+    """DeepLIFT (Rescale, zero baseline) weight relevance through Captum."""
+
+    name = "deeplift"
+
+    def __call__(
+        self,
+        model: nn.Module,
+        layers: Sequence[nn.Module],
+        x: torch.Tensor,
+        target: torch.Tensor,
+        trace: ForwardTrace | None,
+    ) -> list[torch.Tensor]:
+        return deeplift_weight_relevance(model, layers, x, target)
