@@ -158,6 +158,55 @@ def working_points(summary: list[dict], bits: int = 4) -> dict:
     return picks
 
 
+COMPARE_AT = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # sparsities at which ECQx and ECQ are compared
+
+
+def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT) -> list[dict]:
+    """ECQx vs ECQ at equal sparsity: per seed, each method's top-1 read off its curve over
+    lambda by linear interpolation (no extrapolation) at each level, then the per-seed
+    difference ECQx - ECQ, with its mean and sample standard deviation over the seeds both
+    methods reach. Lambda sets the sparsity only loosely (seeds differ by up to 12 pp at one
+    lambda), so comparing at equal lambda would compare different sparsities."""
+    ps = [float(r["p"]) for r in rows if r["method"] == "ecqx" and int(r["bits"]) == bits]
+    main = max(set(ps), key=ps.count) if ps else None
+
+    def curve(method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        sel = [
+            r
+            for r in rows
+            if r["method"] == method
+            and int(r["bits"]) == bits
+            and int(r["seed"]) == seed
+            and (method == "ecq" or float(r["p"]) == main)
+        ]
+        sel.sort(key=lambda r: float(r["sparsity"]))
+        return (np.array([float(r["sparsity"]) for r in sel]),
+                np.array([float(r["top1_quantized"]) for r in sel]))  # fmt: skip
+
+    out = []
+    for level in levels:
+        diffs, tops = [], {"ecq": [], "ecqx": []}
+        for seed in sorted({int(r["seed"]) for r in rows}):
+            got = {}
+            for method in ("ecq", "ecqx"):
+                x, y = curve(method, seed)
+                if len(x) >= 2 and x[0] <= level <= x[-1]:
+                    got[method] = float(np.interp(level, x, y))
+            if len(got) == 2:
+                diffs.append(got["ecqx"] - got["ecq"])
+                for m in got:
+                    tops[m].append(got[m])
+        if diffs:
+            d = np.array(diffs)
+            out.append({
+                "sparsity": level, "seeds": len(d),
+                "ecq": float(np.mean(tops["ecq"])), "ecqx": float(np.mean(tops["ecqx"])),
+                "diff_mean": float(d.mean()),
+                "diff_std": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+            })  # fmt: skip
+    return out
+
+
 def _csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     table = io.StringIO(newline="")
     w = csv.DictWriter(table, fieldnames=columns)
@@ -176,8 +225,23 @@ def write_table(out: Path) -> list[dict]:
                                             for m in ("mean", "std")]  # fmt: skip
     _csv(out / "summary.csv", summary, cols)
     write_json(out / "working_points.json", working_points(summary))
-    write_text(out / "summary.md", summary_markdown(summary))
+    write_text(out / "summary.md", summary_markdown(summary) + "\n" + comparison_markdown(rows))
     return rows
+
+
+def comparison_markdown(rows: list[dict]) -> str:
+    """``matched_sparsity`` as a Markdown table, saying where the difference exceeds the
+    spread over seeds."""
+    lines = ["| sparsity | seeds | ECQ top-1 % | ECQx top-1 % | ECQx - ECQ (pp) | beyond spread |",
+             "|---" * 6 + "|"]  # fmt: skip
+    for c in matched_sparsity(rows):
+        beyond = c["seeds"] > 1 and abs(c["diff_mean"]) > c["diff_std"]
+        lines.append(
+            f"| {100 * c['sparsity']:.0f}% | {c['seeds']} | {100 * c['ecq']:.1f} | "
+            f"{100 * c['ecqx']:.1f} | {100 * c['diff_mean']:+.1f} +- {100 * c['diff_std']:.1f} | "
+            f"{'yes' if beyond else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def summary_markdown(summary: list[dict]) -> str:
