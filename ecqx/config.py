@@ -39,6 +39,7 @@ class ConfigError(EcqxError, ValueError):
 @dataclass
 class TrainConfig:
     bits: int = 4
+    bit_budget: float = 0.0  # mixed precision: mean bits per weight over the layers (0 = off)
     lam: float = 32.0
     p: float = 0.1
     method: str = "ecqx"
@@ -82,7 +83,8 @@ class TrainConfig:
 # The value a field had, in effect, before it existed: a configuration saved by an older
 # version lacks the field and means this (not today's default, which may differ).
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
-          "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp"}  # fmt: skip
+          "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
+          "bit_budget": 0.0}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -93,6 +95,7 @@ def with_legacy(saved: dict) -> dict:
 # field -> (test, allowed range in words)
 _RANGES = {
     "bits": (supported, RANGE_TEXT),
+    "bit_budget": (lambda v: _finite(v) and (v == 0 or 2 <= v <= 5), "0 (off) or 2..5"),
     "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "p": (lambda v: _finite(v) and 0 <= v <= 1, "0..1"),
     "method": (lambda v: v in METHODS, " or ".join(METHODS)),

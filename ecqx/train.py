@@ -31,7 +31,9 @@ from ecqx.data.specaugment import spec_mask
 from ecqx.files import write_json
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
-from ecqx.quantizer.relevance import criterion_for
+from ecqx.quantizer.mixed import allocate_bits
+from ecqx.quantizer.qat import quantizable_layers
+from ecqx.quantizer.relevance import ForwardTrace, criterion_for
 from ecqx.report import percent
 from ecqx.run import RunDir
 
@@ -156,6 +158,25 @@ def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> 
     return torch.from_numpy(x).float()
 
 
+MIXED_SAMPLES = 1024  # training examples whose relevance sets the per-layer bit widths
+
+
+def mixed_bits(
+    model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, device: torch.device
+) -> list[int]:
+    """Per-layer bit widths for ``cfg.bit_budget`` (``ecqx.quantizer.mixed``) from the
+    float model's relevance (``cfg.criterion``, LRP by default, also for ECQ) summed over the
+    first ``MIXED_SAMPLES`` training examples."""
+    layers = [m for _, m in quantizable_layers(model)]
+    x = normalize(data.features("training")[:MIXED_SAMPLES], norm).to(device)
+    y = torch.from_numpy(data.labels("training")[:MIXED_SAMPLES]).to(device)
+    with ForwardTrace(layers) as trace, torch.no_grad():
+        model(x)
+    relevance = criterion_for("ecqx", cfg.criterion)(model, layers, x, y, trace)
+    scores = [float(r.abs().sum()) for r in relevance]
+    return allocate_bits(scores, [m.weight.numel() for m in layers], cfg.bit_budget)
+
+
 DISTILL_T = 4.0  # softmax temperature of the distillation term (Hinton et al.'s usual 2-5)
 
 
@@ -183,7 +204,8 @@ def qat(
     """ECQ/ECQx QAT; returns the quantizer, seconds per epoch and each epoch's per-layer
     sparsity (the trajectories that show which layer a lambda empties first)."""
     criterion = criterion_for(cfg.method, cfg.criterion)
-    q = Quantizer(model, bits=cfg.bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
+    bits = mixed_bits(model, data, cfg, norm, device) if cfg.bit_budget else cfg.bits
+    q = Quantizer(model, bits=bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip

@@ -200,6 +200,10 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="factor on the straight-through gradient of a weight in centroid c: "
                    "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
                    f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    p.add_argument("--bit-budget", type=float, default=d.bit_budget,
+                   help="mixed precision: per-layer bit widths 2..5 chosen by the float model's "
+                   "relevance density, mean bits per weight at most this (e.g. 3.5); overrides "
+                   f"--bits; 0 = off (default {d.bit_budget:g})")  # fmt: skip
     p.add_argument("--criterion", choices=CRITERIA, default=d.criterion,
                    help="ECQx's relevance: lrp (the paper), deeplift (Captum; Linear layers), "
                    f"gradxw = gradient x weight (default {d.criterion})")  # fmt: skip
@@ -221,7 +225,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
-                    "grad_scaling", "p_bounds", "criterion")  # fmt: skip
+                    "grad_scaling", "p_bounds", "criterion", "bit_budget")  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:

@@ -10,7 +10,7 @@ within p. The grid (step size) is fixed at the start, as ECQ does not train cent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -121,7 +121,7 @@ class Quantizer:
     def __init__(
         self,
         model: nn.Module,
-        bits: int = _CLI.bits,
+        bits: int | Sequence[int] = _CLI.bits,
         lam: float = _CLI.lam,
         p: float = _CLI.p,
         criterion: Criterion | None = None,
@@ -134,7 +134,6 @@ class Quantizer:
         lam_mode: str = _CLI.lam_mode,
         relevance_every: int = _CLI.relevance_every,
     ) -> None:
-        check_bits(bits)
         if lam_mode not in LAMBDA_MODES:
             raise ValueError(f"lam_mode must be one of {LAMBDA_MODES}, got {lam_mode!r}")
         if lam < 0:
@@ -144,6 +143,12 @@ class Quantizer:
         named = quantizable_layers(model)
         if not named:
             raise ValueError("the model has no Linear or Conv layer to quantize")
+        # one width for every layer, or one per layer (mixed precision), in forward order
+        per_layer = [bits] * len(named) if isinstance(bits, int) else list(bits)
+        if len(per_layer) != len(named):
+            raise ValueError(f"{len(per_layer)} bit widths for {len(named)} layers")
+        for b in per_layer:
+            check_bits(b)
         self.model = model
         self.bits = bits
         self.lam = lam
@@ -169,9 +174,9 @@ class Quantizer:
         self.steps = 0
         largest = max(m.weight.numel() for _, m in named)
         self.layers: list[LayerState] = []
-        for name, m in named:
+        for (name, m), b in zip(named, per_layer, strict=True):
             shadow = nn.Parameter(m.weight.detach().clone())
-            grid = make_grid(shadow.detach(), bits)
+            grid = make_grid(shadow.detach(), b)
             self.layers.append(
                 LayerState(
                     name=name,

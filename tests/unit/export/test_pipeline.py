@@ -56,3 +56,23 @@ def test_double_rounding_makes_the_tflite_file_exact_in_tflite_micro(tiny_traine
             assert (ag["tflm"]["outputs_equal"] == 1.0) == (rounding == "double"), ag["tflm"]
         else:
             assert ag["c_host"]["outputs_equal"] == ag["c_host_audio"]["outputs_equal"] == 1.0
+
+
+def test_mixed_precision_trains_exports_and_runs_bit_exactly_in_c(tiny_gsc, tmp_path):
+    from ecqx.integer.from_run import build_integer
+
+    run = tmp_path / "mixed"
+    argv = ["train", "--data", str(tiny_gsc), "--out", str(run), "--epochs", "1",
+            "--fp-epochs", "2", "--bit-budget", "3", "--lam", "4"]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads(RunDir(run).metrics.read_text())
+    bits = [r["bits"] for r in metrics["layers"]]
+    sizes = [r["shape"][0] * r["shape"][1] for r in metrics["layers"]]
+    assert len(set(bits)) > 1 and sum(b * n for b, n in zip(bits, sizes)) <= 3 * sum(sizes)
+    _, _, im = build_integer(run, tiny_gsc)
+    assert [ly.bits for ly in im.layers] == bits
+    out = tmp_path / "export"
+    assert main(["export", "--model", str(run), "--out", str(out), "--target", "c"]) == 0
+    report = json.loads((out / "export_report.json").read_text())
+    assert report["agreement"]["c_host"]["outputs_equal"] == 1.0
+    assert [ly["bits"] for ly in report["layers"]] == bits
