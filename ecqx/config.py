@@ -40,7 +40,7 @@ class ConfigError(EcqxError, ValueError):
 class TrainConfig:
     bits: int = 4
     bit_budget: float = 0.0  # mixed precision: mean bits per weight over the layers (0 = off)
-    lam: float = 32.0
+    lam: float = 16.0
     p: float = 0.1
     method: str = "ecqx"
     criterion: str = CRITERIA[0]
