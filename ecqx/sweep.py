@@ -24,12 +24,18 @@ from dataclasses import dataclass, replace
 from itertools import product
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from ecqx.files import write_json, write_text
 from ecqx.report import percent
 from ecqx.run import RunDir
+from ecqx.sweep_tables import (
+    SUMMARY_COLUMNS,
+    comparison_markdown,
+    summarize,
+    summary_markdown,
+    working_points,
+)
 from ecqx.train import TrainConfig, finished
 
 SIZE = "size.json"  # per run: integer top-1 and NNC bytes, measured once
@@ -114,99 +120,6 @@ def row(run: Path) -> dict:
     }
 
 
-SUMMARY_KEYS = ("method", "bits", "lam", "p")
-SUMMARY_VALUES = ("sparsity", "top1_float", "top1_quantized", "top1_integer", "nnc_bytes")
-
-
-def summarize(rows: list[dict]) -> list[dict]:
-    """One row per grid point over its seeds: ``n``, the seeds, and mean and (sample)
-    standard deviation of each measure (std 0 for a single seed)."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r[k] for k in SUMMARY_KEYS), []).append(r)
-    out = []
-    for key, rs in groups.items():
-        s = dict(zip(SUMMARY_KEYS, key, strict=True))
-        s["n"] = len(rs)
-        s["seeds"] = " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: int(r["seed"])))
-        for v in SUMMARY_VALUES:
-            x = np.array([float(r[v]) if r[v] != "" else np.nan for r in rs])
-            s[f"{v}_mean"] = round(float(np.mean(x)), 5)
-            s[f"{v}_std"] = round(float(np.std(x, ddof=1)) if len(x) > 1 else 0.0, 5)
-        out.append(s)
-    return sorted(out, key=lambda s: (s["method"], int(s["bits"]), float(s["p"]), float(s["lam"])))
-
-
-# the working points the sweep picks (issue 15): name -> allowed top-1 loss vs float
-WORKING_POINTS = {"no_loss": 0.0, "small_and_fast": 0.01}
-
-
-def working_points(summary: list[dict], bits: int = 4) -> dict:
-    """Per method, the sparsest grid point at ``bits`` whose mean quantized top-1 is at least
-    the mean float top-1 minus each allowed loss (None where no point qualifies). Only points
-    with the method's largest number of seeds compete, so one lucky seed cannot win."""
-    picks: dict[str, dict] = {}
-    for method in sorted({s["method"] for s in summary}):
-        rows = [s for s in summary if s["method"] == method and int(s["bits"]) == bits]
-        most = max((int(s["n"]) for s in rows), default=0)
-        rows = [s for s in rows if int(s["n"]) == most]
-        for name, loss in WORKING_POINTS.items():
-            floor = [float(s["top1_float_mean"]) - loss for s in rows]
-            ok = [s for s, f in zip(rows, floor) if float(s["top1_quantized_mean"]) >= f]
-            best = max(ok, key=lambda s: float(s["sparsity_mean"]), default=None)
-            picks.setdefault(method, {})[name] = best
-    return picks
-
-
-COMPARE_AT = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # sparsities at which ECQx and ECQ are compared
-
-
-def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT) -> list[dict]:
-    """ECQx vs ECQ at equal sparsity: per seed, each method's top-1 read off its curve over
-    lambda by linear interpolation (no extrapolation) at each level, then the per-seed
-    difference ECQx - ECQ, with its mean and sample standard deviation over the seeds both
-    methods reach. Lambda sets the sparsity only loosely (seeds differ by up to 12 pp at one
-    lambda), so comparing at equal lambda would compare different sparsities."""
-    ps = [float(r["p"]) for r in rows if r["method"] == "ecqx" and int(r["bits"]) == bits]
-    main = max(set(ps), key=ps.count) if ps else None
-
-    def curve(method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        sel = [
-            r
-            for r in rows
-            if r["method"] == method
-            and int(r["bits"]) == bits
-            and int(r["seed"]) == seed
-            and (method == "ecq" or float(r["p"]) == main)
-        ]
-        sel.sort(key=lambda r: float(r["sparsity"]))
-        return (np.array([float(r["sparsity"]) for r in sel]),
-                np.array([float(r["top1_quantized"]) for r in sel]))  # fmt: skip
-
-    out = []
-    for level in levels:
-        diffs, tops = [], {"ecq": [], "ecqx": []}
-        for seed in sorted({int(r["seed"]) for r in rows}):
-            got = {}
-            for method in ("ecq", "ecqx"):
-                x, y = curve(method, seed)
-                if len(x) >= 2 and x[0] <= level <= x[-1]:
-                    got[method] = float(np.interp(level, x, y))
-            if len(got) == 2:
-                diffs.append(got["ecqx"] - got["ecq"])
-                for m in got:
-                    tops[m].append(got[m])
-        if diffs:
-            d = np.array(diffs)
-            out.append({
-                "sparsity": level, "seeds": len(d),
-                "ecq": float(np.mean(tops["ecq"])), "ecqx": float(np.mean(tops["ecqx"])),
-                "diff_mean": float(d.mean()),
-                "diff_std": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
-            })  # fmt: skip
-    return out
-
-
 def _csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     table = io.StringIO(newline="")
     w = csv.DictWriter(table, fieldnames=columns)
@@ -221,46 +134,10 @@ def write_table(out: Path) -> list[dict]:
     rows = [row(r) for r in runs]
     _csv(out / "results.csv", rows, list(COLUMNS))
     summary = summarize(rows)
-    cols = [*SUMMARY_KEYS, "n", "seeds"] + [f"{v}_{m}" for v in SUMMARY_VALUES
-                                            for m in ("mean", "std")]  # fmt: skip
-    _csv(out / "summary.csv", summary, cols)
+    _csv(out / "summary.csv", summary, SUMMARY_COLUMNS)
     write_json(out / "working_points.json", working_points(summary))
     write_text(out / "summary.md", summary_markdown(summary) + "\n" + comparison_markdown(rows))
     return rows
-
-
-def comparison_markdown(rows: list[dict]) -> str:
-    """``matched_sparsity`` as a Markdown table, saying where the difference exceeds the
-    spread over seeds."""
-    lines = ["| sparsity | seeds | ECQ top-1 % | ECQx top-1 % | ECQx - ECQ (pp) | beyond spread |",
-             "|---" * 6 + "|"]  # fmt: skip
-    for c in matched_sparsity(rows):
-        beyond = c["seeds"] > 1 and abs(c["diff_mean"]) > c["diff_std"]
-        lines.append(
-            f"| {100 * c['sparsity']:.0f}% | {c['seeds']} | {100 * c['ecq']:.1f} | "
-            f"{100 * c['ecqx']:.1f} | {100 * c['diff_mean']:+.1f} +- {100 * c['diff_std']:.1f} | "
-            f"{'yes' if beyond else 'no'} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def summary_markdown(summary: list[dict]) -> str:
-    """``summary.csv`` as a Markdown table: mean +- std over seeds, in percent."""
-
-    def pm(s: dict, v: str) -> str:
-        mean, std = float(s[f"{v}_mean"]), float(s[f"{v}_std"])
-        return f"{100 * mean:.1f} +- {100 * std:.1f}" if int(s["n"]) > 1 else percent(mean)
-
-    lines = ["| method | bits | lambda | p | seeds | sparsity % | top-1 quantized % | "
-             "top-1 integer % | top-1 float % | NNC kB |", "|---" * 10 + "|"]  # fmt: skip
-    for s in summary:
-        lines.append(
-            f"| {s['method']} | {s['bits']} | {float(s['lam']):g} | {float(s['p']):g} | "
-            f"{s['seeds']} | {pm(s, 'sparsity')} | {pm(s, 'top1_quantized')} | "
-            f"{pm(s, 'top1_integer')} | {pm(s, 'top1_float')} | "
-            f"{float(s['nnc_bytes_mean']) / 1000:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def fp_cache(out: Path, seed: int) -> Path:

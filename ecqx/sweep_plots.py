@@ -186,7 +186,12 @@ def layer_trajectories(runs: dict[str, dict], path: Path) -> Path | None:
     rows_ = math.ceil(len(runs) / cols)
     fig, axes = plt.subplots(rows_, cols, figsize=(3.6 * cols, 2.8 * rows_), squeeze=False,
                              sharey=True)  # fmt: skip
-    for ax, (name, m) in zip(axes.flat, sorted(runs.items())):
+
+    def order(item: tuple[str, dict]) -> tuple:
+        c = item[1].get("config", {})
+        return (c.get("method", ""), c.get("bits", 0), c.get("p", 0.0), c.get("lam", 0.0), item[0])
+
+    for ax, (name, m) in zip(axes.flat, sorted(runs.items(), key=order)):
         traj = np.asarray(m["qat_layer_sparsity"]) * 100
         epochs = np.arange(1, len(traj) + 1)
         for k in range(traj.shape[1]):
@@ -209,7 +214,7 @@ def layer_trajectories(runs: dict[str, dict], path: Path) -> Path | None:
 def draw_figures(rows: list[dict], out: Path) -> list[Path]:
     """Every figure of a sweep: Fig. 7 per bit width, Fig. 9, and Fig. 4 for the input and
     output layers of the sparsest ECQx run. Returns the files drawn."""
-    from ecqx.sweep import summarize
+    from ecqx.sweep_tables import summarize
 
     out = Path(out)
     summary = summarize(rows)

@@ -28,6 +28,7 @@ STAGES = {
     "ecqx.hil": 8,
     "ecqx.sweep": 9,
     "ecqx.sweep_plots": 9,
+    "ecqx.sweep_tables": 9,
     "ecqx.holdout": 9,
     "ecqx.keyword": 9,
     "ecqx.streaming": 9,

@@ -55,8 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     base = config_from(args, single_run=False)
     from ecqx.report import percent
-    from ecqx.sweep import grid, summarize, sweep, working_points
+    from ecqx.sweep import grid, sweep
     from ecqx.sweep_plots import draw_figures
+    from ecqx.sweep_tables import summarize, working_points
 
     out = Path(args.out)
     points = grid(args.methods, args.bits, args.lams, args.ps, args.seeds)
