@@ -70,6 +70,18 @@ def test_sweep_trains_resumes_and_draws(tiny_gsc, tmp_path, capsys):
     }
 
 
+def test_a_failed_point_is_reported_and_the_others_are_kept(tiny_gsc, tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "ecq-b4-lam32-p0-s0").write_text("a file where the run folder goes")
+    argv = ["sweep", "--data", str(tiny_gsc), "--out", str(tmp_path), "--methods", "ecq",
+            "--lams", "2,32", "--epochs", "1", "--fp-epochs", "1", "--workers", "2"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "1 job(s) failed" in err and "ecq-b4-lam32-p0-s0" in err
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["run"] for r in rows] == ["ecq-b4-lam2-p0-s0"]
+
+
 @pytest.mark.parametrize("bad", [["--methods", "ecq,foo"], ["--bits", "4,7"]])
 def test_sweep_refuses_bad_grids(tmp_path, bad, capsys):
     try:
