@@ -224,3 +224,21 @@ def test_centroid_scaling_empties_the_zero_cluster_and_steps_scaling_does_not():
     _, steps = zero_share("steps")
     assert centroid < 0.8 * start  # measured 0.125 from 0.187
     assert steps > 0.95 * start  # measured 0.184
+
+
+def test_relevance_every_1_is_the_per_step_algorithm():
+    """k = 1 runs relevance and the beta search at every step, with the plain momentum: the
+    same codes, relevance and betas as a quantizer that never heard of k."""
+
+    def run(**kw):
+        model, x, y = pretrained()
+        q = Quantizer(model, bits=4, lam=2.0, p=0.1, **kw)
+        for i in range(0, 300, 50):
+            q.step(x[i : i + 50], y[i : i + 50])
+        return q
+
+    a, b = run(relevance_every=1), run()
+    for sa, sb in zip(a.layers, b.layers, strict=True):
+        assert torch.equal(sa.codes, sb.codes) and torch.equal(sa.relevance, sb.relevance)
+        assert sa.beta == sb.beta
+    assert a.momentum == 0.1 and a.steps == 6
