@@ -48,6 +48,9 @@ class LayerState:
     lam: float
     codes: torch.Tensor
     relevance: torch.Tensor | None = None
+    # ln(R / mean R), kept with the relevance it comes from: between relevance updates
+    # (--relevance-every) the assignment reuses it instead of taking the log every step
+    log_ratio: torch.Tensor | None = None
     beta: float = 0.0
 
     @property
@@ -202,7 +205,7 @@ class Quantizer:
         for s in self.layers:
             costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale)
             t = zero_preference(costs)
-            g = None if s.relevance is None else log_relevance_ratio(s.relevance)
+            g = s.log_ratio
             if g is None:
                 s.beta = 0.0
             elif search:
@@ -210,9 +213,16 @@ class Quantizer:
                 s.beta = search_beta(g, t, self.p, self.beta_resolution, both)[0]
             codes = choose_codes(costs, g, s.beta, t)
             if g is not None:
+                budget = int((t >= 0).sum()) + self.p * codes.numel()
+                if not search and int((codes == 0).sum()) > budget:
+                    # the kept beta no longer fits the moved shadows: one search instead of
+                    # up to 256 steps down (it never raises beta between searches)
+                    both = self.p_bounds == "both"
+                    found = search_beta(g, t, self.p, self.beta_resolution, both)[0]
+                    s.beta = min(s.beta, found)
+                    codes = choose_codes(costs, g, s.beta, t)
                 # float32 rounding at a breakpoint can differ from the search's count by a
                 # weight or two; step beta down until the guarantee holds exactly.
-                budget = int((t >= 0).sum()) + self.p * codes.numel()
                 while s.beta > 0 and int((codes == 0).sum()) > budget:
                     s.beta = max(0.0, s.beta - 1.0 / self.beta_resolution)
                     codes = choose_codes(costs, g, s.beta, t)
@@ -227,6 +237,7 @@ class Quantizer:
         m = self.momentum if k == 1 else 1.0 - (1.0 - self.momentum) ** k
         for s, r in zip(self.layers, raw, strict=True):
             s.relevance = relevance_update(s.relevance, r, m)
+            s.log_ratio = log_relevance_ratio(s.relevance)
 
     def step(
         self,
@@ -328,5 +339,6 @@ class Quantizer:
             with torch.no_grad():
                 s.shadow.copy_(d["shadow"])
             s.relevance = None if d["relevance"] is None else d["relevance"].clone()
+            s.log_ratio = None if s.relevance is None else log_relevance_ratio(s.relevance)
         self.optimizer.load_state_dict(state["optimizer"])
         self.assign()
