@@ -25,6 +25,19 @@ def _num(v: object) -> float:
         return math.nan
 
 
+def _save_sparsity_axes(fig: plt.Figure, ax: plt.Axes, path: Path, title: str) -> Path:
+    """Label a top-1-over-sparsity plot, write it and close it."""
+    ax.set_xlabel("sparsity (% zero weights)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path | None:
     """Top-1 over sparsity for ECQ and ECQx at one bit width, a line per method (and p), from
     the sweep's summary rows: with several seeds, each point is the mean with one standard
@@ -59,16 +72,10 @@ def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path
             capsize=3,
             alpha=0.9 if p in (0.0, 0.1) else 0.5,
         )
-    ax.set_xlabel("sparsity (% zero weights)")
-    ax.set_ylabel("test top-1 (%)")
     spread = f", mean +- std of {seeds} seeds" if seeds > 1 else ""
-    ax.set_title(f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda{spread}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save_sparsity_axes(
+        fig, ax, path, f"MLP_GSC, {bits}-bit: ECQ vs ECQx over lambda{spread}"
+    )
 
 
 def accuracy_vs_sparsity_by_p(summary: list[dict], path: Path, bits: int = 4) -> Path | None:
@@ -91,15 +98,7 @@ def accuracy_vs_sparsity_by_p(summary: list[dict], path: Path, bits: int = 4) ->
                     marker="o", color=color, label=label)  # fmt: skip
     ax.axhline(100 * np.nanmean([_num(r["top1_float_mean"]) for r in sel]), color="gray",
                ls="--", lw=1, label="float")  # fmt: skip
-    ax.set_xlabel("sparsity (% zero weights)")
-    ax.set_ylabel("test top-1 (%)")
-    ax.set_title(f"MLP_GSC, {bits}-bit ECQx: the target p", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save_sparsity_axes(fig, ax, path, f"MLP_GSC, {bits}-bit ECQx: the target p")
 
 
 def accuracy_vs_size(rows: list[dict], path: Path, method: str = "ecqx") -> Path | None:
