@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ecqx.sweep_tables import main_p, summarize  # noqa: E402
+
 STYLE = {"ecq": ("tab:blue", "o", "ECQ"), "ecqx": ("tab:red", "s", "ECQx")}
 
 
@@ -43,9 +45,8 @@ def accuracy_vs_sparsity(summary: list[dict], path: Path, bits: int = 4) -> Path
     the sweep's summary rows: with several seeds, each point is the mean with one standard
     deviation as error bars in both directions."""
     sel = [r for r in summary if int(r["bits"]) == bits]
-    ps = [_num(r["p"]) for r in sel if r["method"] == "ecqx"]
-    if ps:  # ECQx at its main p (the one with the most runs); Fig. 6 shows the others
-        main = max(set(ps), key=lambda p: (sum(int(r["n"]) for r in sel if _num(r["p"]) == p), -p))
+    main = main_p(sel, bits)  # ECQx at its main p; Fig. 6 shows the others
+    if main is not None:
         sel = [r for r in sel if r["method"] != "ecqx" or _num(r["p"]) == main]
     if not sel:
         return None
@@ -213,8 +214,6 @@ def layer_trajectories(runs: dict[str, dict], path: Path) -> Path | None:
 def draw_figures(rows: list[dict], out: Path) -> list[Path]:
     """Every figure of a sweep: Fig. 7 per bit width, Fig. 9, and Fig. 4 for the input and
     output layers of the sparsest ECQx run. Returns the files drawn."""
-    from ecqx.sweep_tables import summarize
-
     out = Path(out)
     summary = summarize(rows)
     figs = [

@@ -58,14 +58,24 @@ def working_points(summary: list[dict], bits: int = 4) -> dict:
 COMPARE_AT = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # sparsities at which ECQx and ECQ are compared
 
 
+def main_p(rows: list[dict], bits: int) -> float | None:
+    """ECQx's main p at ``bits``: the one with the most runs (a summary row counts its ``n``
+    seeds), the smaller on a tie; the one Fig. 7 draws and the comparison uses. None without
+    ECQx runs."""
+    runs: dict[float, int] = {}
+    for r in rows:
+        if r["method"] == "ecqx" and int(r["bits"]) == bits:
+            runs[float(r["p"])] = runs.get(float(r["p"]), 0) + int(r.get("n", 1))
+    return max(runs, key=lambda p: (runs[p], -p)) if runs else None
+
+
 def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT) -> list[dict]:
     """ECQx vs ECQ at equal sparsity: per seed, each method's top-1 read off its curve over
     lambda by linear interpolation (no extrapolation) at each level, then the per-seed
     difference ECQx - ECQ, with its mean and sample standard deviation over the seeds both
     methods reach. Lambda sets the sparsity only loosely (seeds differ by up to 12 pp at one
     lambda), so comparing at equal lambda would compare different sparsities."""
-    ps = [float(r["p"]) for r in rows if r["method"] == "ecqx" and int(r["bits"]) == bits]
-    main = max(set(ps), key=ps.count) if ps else None
+    main = main_p(rows, bits)
 
     def curve(method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
         sel = [

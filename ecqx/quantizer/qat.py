@@ -209,17 +209,14 @@ class Quantizer:
             if g is None:
                 s.beta = 0.0
             elif search:
-                both = self.p_bounds == "both"
-                s.beta = search_beta(g, t, self.p, self.beta_resolution, both)[0]
+                s.beta = self._search_beta(g, t)
             codes = choose_codes(costs, g, s.beta, t)
             if g is not None:
                 budget = int((t >= 0).sum()) + self.p * codes.numel()
                 if not search and int((codes == 0).sum()) > budget:
                     # the kept beta no longer fits the moved shadows: one search instead of
                     # up to 256 steps down (it never raises beta between searches)
-                    both = self.p_bounds == "both"
-                    found = search_beta(g, t, self.p, self.beta_resolution, both)[0]
-                    s.beta = min(s.beta, found)
+                    s.beta = min(s.beta, self._search_beta(g, t))
                     codes = choose_codes(costs, g, s.beta, t)
                 # float32 rounding at a breakpoint can differ from the search's count by a
                 # weight or two; step beta down until the guarantee holds exactly.
@@ -229,6 +226,10 @@ class Quantizer:
             s.codes = codes.reshape(s.shadow.shape)
             with torch.no_grad():
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
+
+    def _search_beta(self, g: torch.Tensor, t: torch.Tensor) -> float:
+        both = self.p_bounds == "both"
+        return search_beta(g, t, self.p, self.beta_resolution, both)[0]
 
     def update_relevance(self, raw: list[torch.Tensor]) -> None:
         # one update stands for relevance_every steps: the momentum that averages over the

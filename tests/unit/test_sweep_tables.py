@@ -2,7 +2,7 @@
 
 import pytest
 
-from ecqx.sweep_tables import matched_sparsity, working_points
+from ecqx.sweep_tables import main_p, matched_sparsity, working_points
 
 
 def test_working_points_pick_the_sparsest_within_the_allowed_loss():
@@ -34,3 +34,13 @@ def test_matched_sparsity_interpolates_each_seed_and_spreads_over_seeds():
     assert c["seeds"] == 2 and c["diff_mean"] == pytest.approx(0.03)
     assert c["diff_std"] == pytest.approx(0.0, abs=1e-12)
     assert matched_sparsity(rows, levels=(0.55,)) == []  # beyond ECQx's range: no extrapolation
+
+
+def test_main_p_counts_runs_and_seeds_and_prefers_the_smaller_on_a_tie():
+    rows = [{"method": "ecqx", "bits": 4, "p": p} for p in (0.1, 0.5, 0.5)]
+    rows.append({"method": "ecq", "bits": 4, "p": 0.0})
+    assert main_p(rows, 4) == 0.5 and main_p(rows, 2) is None
+    summary = [{"method": "ecqx", "bits": 4, "p": 0.1, "n": 3},
+               {"method": "ecqx", "bits": 4, "p": 0.3, "n": 1},
+               {"method": "ecqx", "bits": 4, "p": 0.05, "n": 3}]  # fmt: skip
+    assert main_p(summary, 4) == 0.05
