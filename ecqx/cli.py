@@ -12,6 +12,7 @@ from types import ModuleType
 from ecqx import __version__
 from ecqx.commands import (
     bench,
+    data_images,
     data_synth,
     export,
     hil,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="dataset tools", description="Dataset tools.")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     _add(dsub, "synth", data_synth)
+    _add(dsub, "images", data_images)
     for name, module in COMMANDS:
         _add(sub, name, module)
     return ap

@@ -28,6 +28,10 @@ QAT_SCHEDULES = ("constant", "cosine")
 # where training runs: auto = CUDA when torch sees a GPU, else the CPU (not part of TrainConfig:
 # where a run trained is recorded in its metrics, and it changes no setting)
 DEVICES = ("auto", "cpu", "cuda")
+# what is trained: the paper's keyword-spotting MLP on MFCCs, or one of the conv nets of the
+# papers (CIFAR variants, on 32x32 RGB images; ecqx.model.vision builds them)
+ARCHS = ("mlp_gsc", "vgg16", "vgg16bn", "resnet18")
+IMAGE_ARCHS = ARCHS[1:]
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
 FEATURES = ("fixed", "float")
 
@@ -38,6 +42,8 @@ class ConfigError(EcqxError, ValueError):
 
 @dataclass
 class TrainConfig:
+    arch: str = ARCHS[0]
+    width: float = 1.0  # conv nets: channel multiplier (1 = the papers' widths)
     bits: int = 4
     bit_budget: float = 0.0  # mixed precision: mean bits per weight over the layers (0 = off)
     lam: float = 16.0
@@ -84,7 +90,7 @@ class TrainConfig:
 # version lacks the field and means this (not today's default, which may differ).
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
-          "bit_budget": 0.0}  # fmt: skip
+          "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -94,6 +100,8 @@ def with_legacy(saved: dict) -> dict:
 
 # field -> (test, allowed range in words)
 _RANGES = {
+    "arch": (lambda v: v in ARCHS, " or ".join(ARCHS)),
+    "width": (lambda v: _finite(v) and 0 < v <= 4, "a number in (0, 4]"),
     "bits": (supported, RANGE_TEXT),
     "bit_budget": (lambda v: _finite(v) and (v == 0 or 2 <= v <= 5), "0 (off) or 2..5"),
     "lam": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),

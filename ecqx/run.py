@@ -66,6 +66,14 @@ class ExportDir:
         return Path(self.root) / "export_report.json"
 
     @property
+    def onnx(self) -> Path:
+        return Path(self.root) / "model.onnx"
+
+    @property
+    def nnc(self) -> Path:
+        return Path(self.root) / "model.nnc"
+
+    @property
     def firmware_report(self) -> Path:
         return Path(self.root) / "firmware_report.json"
 

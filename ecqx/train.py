@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -117,17 +118,33 @@ def pretrain(
     seed_everything(cfg.seed)
     # created on the CPU, then moved: the same initial weights on every device
     model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS)).to(device)
+    y = torch.from_numpy(data.labels("training")).to(device)
+    times = fit_float(
+        model, cfg, lambda epoch: epoch_features(data, cfg, norm, epoch).to(device), y, progress
+    )
+    return model, times
+
+
+def fit_float(
+    model: nn.Module,
+    cfg: TrainConfig,
+    epoch_inputs: Callable[[int], torch.Tensor],
+    y: torch.Tensor,
+    progress: bool,
+) -> list[float]:
+    """Full-precision training of ``model`` for ``cfg.fp_epochs`` on ``epoch_inputs(epoch)``
+    (each epoch's augmented inputs, aligned with ``y``): SGD momentum 0.9, cosine learning
+    rate. Returns the seconds per epoch."""
     opt = torch.optim.SGD(
         model.parameters(), lr=cfg.fp_lr, momentum=0.9, weight_decay=cfg.weight_decay
     )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.fp_epochs)
-    y = torch.from_numpy(data.labels("training")).to(device)
     rng = np.random.default_rng(cfg.seed)
     times = []
     bar = tqdm(range(cfg.fp_epochs), desc="FP pre-training", disable=not progress)
     for epoch in bar:
         t0 = time.perf_counter()
-        x = epoch_features(data, cfg, norm, epoch).to(device)
+        x = epoch_inputs(epoch)
         model.train()
         loss_sum, correct = 0.0, 0
         for idx in batches(len(y), cfg.batch, rng):
@@ -141,7 +158,7 @@ def pretrain(
         sched.step()
         times.append(time.perf_counter() - t0)
         bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", acc=f"{correct / len(y):.3f}")
-    return model, times
+    return times
 
 
 def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.Tensor:
@@ -164,12 +181,18 @@ MIXED_SAMPLES = 1024  # training examples whose relevance sets the per-layer bit
 def mixed_bits(
     model: nn.Module, data: GSCData, cfg: TrainConfig, norm: tuple, device: torch.device
 ) -> list[int]:
-    """Per-layer bit widths for ``cfg.bit_budget`` (``ecqx.quantizer.mixed``) from the
-    float model's relevance (``cfg.criterion``, LRP by default, also for ECQ) summed over the
-    first ``MIXED_SAMPLES`` training examples."""
-    layers = [m for _, m in quantizable_layers(model)]
+    """Per-layer bit widths for ``cfg.bit_budget`` from the first ``MIXED_SAMPLES`` training
+    examples (``relevance_bits``)."""
     x = normalize(data.features("training")[:MIXED_SAMPLES], norm).to(device)
     y = torch.from_numpy(data.labels("training")[:MIXED_SAMPLES]).to(device)
+    return relevance_bits(model, cfg, x, y)
+
+
+def relevance_bits(model: nn.Module, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> list:
+    """Per-layer bit widths for ``cfg.bit_budget`` (``ecqx.quantizer.mixed``) from the
+    float model's relevance (``cfg.criterion``, LRP by default, also for ECQ) summed over
+    the examples ``x``."""
+    layers = [m for _, m in quantizable_layers(model)]
     with ForwardTrace(layers) as trace, torch.no_grad():
         model(x)
     relevance = criterion_for("ecqx", cfg.criterion)(model, layers, x, y, trace)
@@ -201,22 +224,39 @@ def qat(
     progress: bool,
     device: torch.device = CPU,
 ) -> tuple[Quantizer, list[float], list[list[float]]]:
-    """ECQ/ECQx QAT; returns the quantizer, seconds per epoch and each epoch's per-layer
-    sparsity (the trajectories that show which layer a lambda empties first)."""
-    criterion = criterion_for(cfg.method, cfg.criterion)
+    """ECQ/ECQx QAT of MLP_GSC on the augmented features (``qat_loop``)."""
     bits = mixed_bits(model, data, cfg, norm, device) if cfg.bit_budget else cfg.bits
+    y = torch.from_numpy(data.labels("training")).to(device)
+
+    def inputs(epoch: int) -> torch.Tensor:
+        return epoch_features(data, cfg, norm, cfg.fp_epochs + epoch).to(device)
+
+    return qat_loop(model, cfg, bits, inputs, y, progress)
+
+
+def qat_loop(
+    model: nn.Module,
+    cfg: TrainConfig,
+    bits: int | list[int],
+    epoch_inputs: Callable[[int], torch.Tensor],
+    y: torch.Tensor,
+    progress: bool,
+) -> tuple[Quantizer, list[float], list[list[float]]]:
+    """ECQ/ECQx QAT of every Linear/Conv layer of ``model`` on ``epoch_inputs(epoch)``;
+    returns the quantizer, seconds per epoch and each epoch's per-layer sparsity (the
+    trajectories that show which layer a lambda empties first)."""
+    criterion = criterion_for(cfg.method, cfg.criterion)
     q = Quantizer(model, bits=bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip
-    y = torch.from_numpy(data.labels("training")).to(device)
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []
     teacher = copy.deepcopy(model).eval() if cfg.distill > 0 else None
     steps = cfg.epochs * math.ceil(len(y) / cfg.batch)
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
-        x = epoch_features(data, cfg, norm, cfg.fp_epochs + epoch).to(device)
+        x = epoch_inputs(epoch)
         parts = batches(len(y), cfg.batch, rng)
         bar = tqdm(
             parts,
@@ -291,13 +331,30 @@ def pretrained(
     """The full-precision model of (data, cfg): from the cache ``fp_path`` when it was made
     with the same settings, else pre-trained now and cached there. Returns the model and the
     pre-training seconds per epoch."""
-    key = pretraining_key(data, cfg)
-    model = mlp_gsc(in_features=data.params.size, num_classes=len(LABELS))
+    return cached_float_model(
+        fp_path,
+        pretraining_key(data, cfg),
+        lambda: mlp_gsc(in_features=data.params.size, num_classes=len(LABELS)),
+        lambda: pretrain(data, cfg, norm, progress, device),
+        device,
+    )
+
+
+def cached_float_model(
+    fp_path: Path,
+    key: dict,
+    build: Callable[[], nn.Module],
+    fit: Callable[[], tuple[nn.Module, list[float]]],
+    device: torch.device,
+) -> tuple[nn.Module, list[float]]:
+    """``build()`` loaded from the cache ``fp_path`` when that was made with ``key``, else
+    ``fit()`` now and cached there; with the pre-training seconds per epoch."""
     saved = cached_pretraining(fp_path, key)
     if saved is not None:
+        model = build()
         model.load_state_dict({k: torch.from_numpy(v) for k, v in saved["state"].items()})
         return model.to(device), saved["epoch_seconds"]
-    model, times = pretrain(data, cfg, norm, progress, device)
+    model, times = fit()
     checkpoint.save_tree({"key": key, "state": model.state_dict(), "epoch_seconds": times}, fp_path)
     return model, times
 
@@ -314,6 +371,8 @@ def train(
     checkpoint and metrics. The pre-trained model is reused only if data and pre-training
     settings match, so several runs (a sweep) can share one."""
     cfg.validate()
+    if cfg.arch != "mlp_gsc":
+        raise ConfigError(f"arch {cfg.arch!r} trains on images (ecqx.train_images), not on MFCCs")
     if data.params.arithmetic != cfg.features:
         raise ConfigError(
             f"the data's MFCC are {data.params.arithmetic}, the run asks for "

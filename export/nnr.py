@@ -14,18 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.integer.conv_model import ConvIntegerModel
 from ecqx.integer.model import IntegerModel
 
 
-def _tensors(model: IntegerModel) -> dict[str, np.ndarray]:
+def _weighted(model: IntegerModel | ConvIntegerModel) -> list:
+    """The layers with codes and an int32 bias (an MLP's layers, a conv net's conv/linear)."""
+    return model.layers if isinstance(model, IntegerModel) else model.weighted
+
+
+def _tensors(model: IntegerModel | ConvIntegerModel) -> dict[str, np.ndarray]:
     t = {}
-    for i, ly in enumerate(model.layers):
+    for i, ly in enumerate(_weighted(model)):
         t[f"l{i}.weight"] = ly.codes.astype(np.int32)
         t[f"l{i}.bias"] = ly.bias.astype(np.int32)
     return t
 
 
-def encode(model: IntegerModel) -> bytes:
+def encode(model: IntegerModel | ConvIntegerModel) -> bytes:
     from nncodec import nnc
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
@@ -44,11 +50,11 @@ def decode(bitstream: bytes) -> dict[str, np.ndarray]:
     return params
 
 
-def float_bytes(model: IntegerModel) -> int:
-    return sum(4 * (ly.codes.size + ly.bias.size) for ly in model.layers)
+def float_bytes(model: IntegerModel | ConvIntegerModel) -> int:
+    return sum(4 * (ly.codes.size + ly.bias.size) for ly in _weighted(model))
 
 
-def export(model: IntegerModel, path: Path) -> dict:
+def export(model: IntegerModel | ConvIntegerModel, path: Path) -> dict:
     bs = encode(model)
     back = decode(bs)
     for name, ref in _tensors(model).items():

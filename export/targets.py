@@ -58,7 +58,7 @@ class Onnx:
     def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
         from ecqx.export import onnx_qdq
 
-        return Artifact({"onnx": onnx_qdq.export(model, out / "model.onnx")},
+        return Artifact({"onnx": onnx_qdq.export(model, ExportDir(out).onnx)},
                         note="checked in onnxruntime at every optimization level")  # fmt: skip
 
     def check(self, art: Artifact, probe: Probe) -> Checked:
@@ -189,7 +189,7 @@ class Nnc:
     def write(self, model: IntegerModel, out: Path, weights: str) -> Artifact:
         from ecqx.export import nnr
 
-        path = out / "model.nnc"
+        path = ExportDir(out).nnc
         return Artifact({"nnc": path}, {"nnc": nnr.export(model, path)},
                         note="decoded and compared exactly before it was written")  # fmt: skip
 

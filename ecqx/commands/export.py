@@ -18,8 +18,17 @@ DESCRIPTION = (
     "accumulators, fixed-point requantization) from a trained checkpoint, prove its "
     "accumulators cannot overflow, and write the requested formats into --out, each checked "
     "against the integer reference engine on the test split. --target cortex-m renders the C "
-    "kernel into the PlatformIO firmware and builds it."
+    "kernel into the PlatformIO firmware and builds it. A conv net's run (--arch vgg16/vgg16bn) "
+    "exports its integer model with BatchNorm folded, ONNX and NNC."
 )
+
+
+def is_conv_run(model: Path) -> bool:
+    """Whether ``--model`` is a conv net's run (its export is ONNX and NNC only)."""
+    from ecqx.checkpoint import Checkpoint
+    from ecqx.config import IMAGE_ARCHS
+
+    return Checkpoint.load(model).architecture.get("name") in IMAGE_ARCHS
 
 
 def add_model(p: argparse.ArgumentParser) -> None:
@@ -58,6 +67,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else RunDir(Path(args.model)).export.root
+    if is_conv_run(Path(args.model)):
+        from ecqx.export.conv_pipeline import CONV_TARGETS, conv_summary, export_conv
+
+        targets = list(CONV_TARGETS) if args.target == "all" else [args.target]
+        print(conv_summary(export_conv(Path(args.model), out, targets, data=args.data)))
+        print(f"report: {ExportDir(out).report}")
+        return 0
     if args.target == "cortex-m":
         from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecqx.bits import RANGE_TEXT, supported
 from ecqx.config import (
+    ARCHS,
     CRITERIA,
     DEVICES,
     FEATURES,
@@ -205,7 +206,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    "relevance density, mean bits per weight at most this (e.g. 3.5); overrides "
                    f"--bits; 0 = off (default {d.bit_budget:g})")  # fmt: skip
     p.add_argument("--criterion", choices=CRITERIA, default=d.criterion,
-                   help="ECQx's relevance: lrp (the paper), deeplift (Captum; Linear layers), "
+                   help="ECQx's relevance: lrp (the paper), deeplift (Captum), "
                    f"gradxw = gradient x weight (default {d.criterion})")  # fmt: skip
     p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where to train: auto = CUDA when torch sees a GPU, else the CPU "
@@ -228,10 +229,27 @@ SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "f
                     "grad_scaling", "p_bounds", "criterion", "bit_budget")  # fmt: skip
 
 
+MODEL_OPTIONS = ("arch", "width")  # add_model_options (`ecqx train` only)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--arch", choices=ARCHS, default=d.arch,
+                   help="mlp_gsc: the keyword-spotting MLP on MFCCs of --data (Speech Commands "
+                   "layout); vgg16, vgg16bn, resnet18: the papers' conv nets (CIFAR variants) "
+                   "on 32x32 RGB images of --data (CIFAR-10 python batches or train/ and "
+                   f"test/ class folders, e.g. `ecqx data images`) (default {d.arch})")  # fmt: skip
+    p.add_argument("--width", type=float, default=d.width,
+                   help="conv nets: channel-width multiplier, e.g. 0.125 for a CPU-sized VGG16 "
+                   f"(default {d.width:g}: the papers' widths)")  # fmt: skip
+
+
 def config_from(args: argparse.Namespace, single_run: bool = True) -> TrainConfig:
     """The run's configuration, checked (a bad value names its option), with its warnings;
-    for a sweep (``single_run=False``) the grid options stay at their defaults."""
+    for a sweep (``single_run=False``) the grid options stay at their defaults. Commands
+    without ``--arch`` train MLP_GSC."""
     names = SCHEDULE_OPTIONS + (RUN_OPTIONS + ("seed",) if single_run else ())
+    names += tuple(k for k in MODEL_OPTIONS if hasattr(args, k))
     cfg = TrainConfig(**{k: getattr(args, k) for k in names})
     cfg.validate()
     for w in cfg.warnings():

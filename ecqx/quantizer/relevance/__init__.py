@@ -3,7 +3,7 @@
 - :class:`LRP` (ECQx, default): LRP weight relevance, epsilon rule for dense layers and
   alpha2-beta1 for convolutions, through zennit, or a hand-written pass for Linear stacks;
 - :class:`DeepLIFT`: DeepLIFT (Rescale) weight relevance from Captum's layer attributions
-  (Linear layers), the companion paper's explanation score;
+  (Linear and Conv layers), the companion paper's explanation score;
 - :class:`GradientTimesWeight`: ``w * dy_target/dw``, a cheaper saliency baseline;
 - :class:`NoRelevance`: plain ECQ.
 """

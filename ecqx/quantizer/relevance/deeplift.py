@@ -8,9 +8,9 @@ through a linear map unchanged, so the contribution of one weight is
 difference to the baseline's. Captum attributes to layers and inputs, not to weights; the
 aggregation to weights (and the forward hooks for ``da`` and ``dz``) is written here.
 Summed over a weight's row this gives back Captum's layer-output attribution; summed over its
-column, Captum's attribution of the layer input (tested).
-
-Linear layers only; the conv models keep LRP (alpha-beta) or gradient x weight.
+column, Captum's attribution of the layer input (tested). For a convolution the same sum runs
+over every position the filter is applied at; it is the weight gradient of ``sum(m * z(da))``
+with ``z`` the layer's bias-free linear map, which autograd computes for Linear and Conv alike.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ecqx.quantizer.relevance.trace import ForwardTrace
@@ -25,8 +26,27 @@ from ecqx.quantizer.relevance.trace import ForwardTrace
 TINY = 1e-9  # |dz| below this carries no attribution (Captum's own rescale guard is 1e-10)
 
 
+SUPPORTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def _linear_map(layer: nn.Module, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The layer without its bias, with weights ``w``."""
+    if isinstance(layer, nn.Linear):
+        return F.linear(x, w)
+    conv = {nn.Conv1d: F.conv1d, nn.Conv2d: F.conv2d, nn.Conv3d: F.conv3d}[type(layer)]
+    return conv(x, w, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+
+
+def _aggregate(layer: nn.Module, m: torch.Tensor, da: torch.Tensor) -> torch.Tensor:
+    """``w * sum_n,positions m * da`` per weight, via the gradient of ``sum(m * z(da))``."""
+    w = layer.weight.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad((_linear_map(layer, da, w) * m).sum(), w)
+    return layer.weight.detach() * grad
+
+
 def _differences(
-    model: nn.Module, layer: nn.Linear, x: torch.Tensor, baseline: torch.Tensor
+    model: nn.Module, layer: nn.Module, x: torch.Tensor, baseline: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(da, dz): the layer's input and output minus the baseline's, per sample."""
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -48,15 +68,14 @@ def _differences(
 def deeplift_weight_relevance(
     model: nn.Module, layers: Sequence[nn.Module], x: torch.Tensor, target: torch.Tensor
 ) -> list[torch.Tensor]:
-    """Per-weight DeepLIFT relevance of every layer in ``layers`` (Linear only) for the
+    """Per-weight DeepLIFT relevance of every layer in ``layers`` (Linear or Conv) for the
     target class of each sample, summed over the batch."""
     from captum.attr import LayerDeepLift
 
-    bad = [type(m).__name__ for m in layers if not isinstance(m, nn.Linear)]
+    bad = [type(m).__name__ for m in layers if type(m) not in SUPPORTED]
     if bad:
         raise ValueError(
-            f"the DeepLIFT criterion supports Linear layers only, not {', '.join(set(bad))}; "
-            "use the lrp or gradxw criterion for convolutional models"
+            f"the DeepLIFT criterion supports Linear and Conv layers, not {', '.join(set(bad))}"
         )
     x = x.detach()
     baseline = torch.zeros_like(x)
@@ -71,7 +90,7 @@ def deeplift_weight_relevance(
             da, dz = _differences(model, layer, x, baseline)
             safe = torch.where(dz.abs() > TINY, dz, torch.ones_like(dz))
             m = torch.where(dz.abs() > TINY, attr.detach() / safe, torch.zeros_like(dz))
-            out.append(layer.weight.detach() * (m.T @ da))
+            out.append(_aggregate(layer, m, da))
     finally:
         model.train(was_training)
     return out

@@ -19,7 +19,7 @@ from torch import nn
 from zennit.composites import LayerMapComposite
 from zennit.core import BasicHook, ParamMod
 from zennit.rules import AlphaBeta, Epsilon, Pass
-from zennit.types import Activation, Convolution
+from zennit.types import Activation, BatchNorm, Convolution
 
 from ecqx.quantizer.relevance.trace import start_relevance
 
@@ -84,12 +84,16 @@ def zennit_weight_relevance(
 ) -> list[torch.Tensor]:
     """Signed LRP relevance of every weight of ``layers``, summed over the batch.
 
-    BatchNorm layers keep their plain gradient (they are not merged into neighbours), and the
-    model runs in eval mode so this pass leaves BatchNorm statistics untouched."""
+    BatchNorm layers get the alpha-beta rule as the convolutions (they are not merged into
+    neighbours), and the model runs in eval mode so this pass leaves BatchNorm statistics
+    untouched."""
     sink: dict = {}
     composite = LayerMapComposite(
         layer_map=[
             (Activation, Pass()),
+            # BN stays a layer of its own (not merged into the conv before it, so the conv's
+            # relevance is that of the weights QAT trains); alpha-beta as on the convs
+            (BatchNorm, AlphaBeta(alpha=alpha, beta=beta)),
             (Convolution, WeightAlphaBeta(sink, alpha=alpha, beta=beta)),
             (nn.Linear, WeightEpsilon(sink, epsilon=epsilon)),
         ]

@@ -1,0 +1,229 @@
+"""The integer model of a conv net (VGG-style chains): the specification that its exports are
+checked against, as ``ecqx.integer.model`` is for MLP_GSC.
+
+A chain of operations on int8 activations (zero point 0 everywhere), NCHW:
+
+    conv / linear:  acc[c] = bias[c] + sum codes[c, ...] * x[...]          (int32)
+                    y[c]   = clamp(requantize(acc[c], m[c], shift[c]), lo, 127)  (int8)
+    maxpool:        y = max over each k x k window (exact on int8)
+    flatten:        NCHW -> N x (C*H*W)
+
+Each output channel has its own weight scale and requantization multiplier: BatchNorm is
+folded here (``w_c = code * step * |a_c|`` with ``a_c = gamma_c / sqrt(var_c + eps)``, the
+sign of ``a_c`` moved into the codes), so the codes stay exactly those ECQ/ECQx trained.
+
+Saved as one ``.npz`` (no pickles) with a ``metadata.json`` member."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecqx.bits import RANGE_TEXT, supported
+from ecqx.files import atomic_write
+from ecqx.integer.model import (
+    MULTIPLIER_MAX,
+    MULTIPLIER_MIN,
+    SHIFT_MAX,
+    SHIFT_MIN,
+    IntegerModelError,
+)
+
+FORMAT = "ecqx-integer-conv-model"
+VERSION = 1
+KINDS = ("conv", "linear", "maxpool", "flatten")
+
+
+@dataclass
+class ConvOp:
+    kind: str
+    name: str = ""
+    codes: np.ndarray | None = None  # int8 [O, I, kh, kw] (conv) or [O, I] (linear)
+    bias: np.ndarray | None = None  # int32 [O], in units of in_scale * w_scale[c]
+    w_scale: np.ndarray | None = None  # float32 [O]: weight = code * w_scale[c]
+    multiplier: np.ndarray | None = None  # int64 [O], in [2^30, 2^31) or 0
+    shift: np.ndarray | None = None  # int64 [O]
+    bits: int = 0
+    in_scale: float = 0.0
+    out_scale: float = 0.0
+    relu: bool = False
+    stride: int = 1
+    padding: int = 0
+    kernel: int = 0  # maxpool window (= its stride)
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in ("conv", "linear")
+
+    @property
+    def bias_scale(self) -> np.ndarray:
+        """Per channel ``s_in * s_w[c]`` in float32, as ONNX stores the int32 bias's scale."""
+        return (np.float32(self.in_scale) * np.asarray(self.w_scale, np.float32)).astype(np.float32)
+
+    def params(self) -> dict:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "bits": self.bits,
+            "in_scale": self.in_scale,
+            "out_scale": self.out_scale,
+            "relu": self.relu,
+            "stride": self.stride,
+            "padding": self.padding,
+            "kernel": self.kernel,
+        }
+
+
+ARRAYS = ("codes", "bias", "w_scale", "multiplier", "shift")
+
+
+@dataclass
+class ConvIntegerModel:
+    ops: list[ConvOp]
+    input_scale: float
+    input_shape: tuple[int, int, int]  # C, H, W
+    labels: list[str]
+    input_mean: np.ndarray  # float32 [C]: x = (pixel / 255 - mean) / std
+    input_std: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def weighted(self) -> list[ConvOp]:
+        return [op for op in self.ops if op.weighted]
+
+    @property
+    def weights(self) -> int:
+        return sum(int(op.codes.size) for op in self.weighted)
+
+    @property
+    def sparsity(self) -> float:
+        return sum(int((op.codes == 0).sum()) for op in self.weighted) / self.weights
+
+    def quantize_input(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images [N, H, W, C] -> the int8 input [N, C, H, W]."""
+        from ecqx.integer.requant import quantize_float
+
+        x = np.asarray(images, np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
+        x = (x - self.input_mean.reshape(1, -1, 1, 1)) / self.input_std.reshape(1, -1, 1, 1)
+        return quantize_float(x, self.input_scale)
+
+    def identity(self) -> str:
+        h = hashlib.sha256()
+        h.update(json.dumps([self.labels, list(self.input_shape)]).encode())
+        h.update(np.float64([self.input_scale]).tobytes())
+        h.update(np.ascontiguousarray(self.input_mean, np.float32).tobytes())
+        h.update(np.ascontiguousarray(self.input_std, np.float32).tobytes())
+        for op in self.ops:
+            h.update(json.dumps(op.params(), sort_keys=True).encode())
+            for a in ARRAYS:
+                v = getattr(op, a)
+                if v is not None:
+                    h.update(np.ascontiguousarray(v).tobytes())
+        return h.hexdigest()[:16]
+
+    def validate(self) -> None:
+        if not self.weighted:
+            raise IntegerModelError("conv integer model has no conv or linear layer")
+        for op in self.ops:
+            if op.kind not in KINDS:
+                raise IntegerModelError(f"unknown operation {op.kind!r}; export the model again")
+            if op.kind == "maxpool" and op.kernel < 1:
+                raise IntegerModelError(f"{op.name}: max-pool window {op.kernel} < 1")
+            if not op.weighted:
+                continue
+            bad = f"layer {op.name}"
+            if not supported(op.bits):
+                raise IntegerModelError(f"{bad}: {op.bits}-bit weights ({RANGE_TEXT} supported)")
+            want = 4 if op.kind == "conv" else 2
+            if op.codes is None or op.codes.dtype != np.int8 or op.codes.ndim != want:
+                raise IntegerModelError(f"{bad}: codes must be a {want}-D int8 array")
+            out = op.codes.shape[0]
+            for a, dtype in (
+                ("bias", np.int32),
+                ("multiplier", np.int64),
+                ("shift", np.int64),
+                ("w_scale", np.float32),
+            ):
+                v = getattr(op, a)
+                if v is None or v.dtype != dtype or v.shape != (out,):
+                    raise IntegerModelError(f"{bad}: {a} must be {np.dtype(dtype).name} [{out}]")
+            if np.abs(op.codes.astype(np.int64)).max(initial=0) > 2**op.bits - 1:
+                raise IntegerModelError(f"{bad}: codes outside a {op.bits}-bit grid; corrupt")
+            m, s = op.multiplier, op.shift
+            ok = ((m == 0) & (s == 0)) | (
+                (m >= MULTIPLIER_MIN) & (m <= MULTIPLIER_MAX) & (s >= SHIFT_MIN) & (s <= SHIFT_MAX)
+            )
+            if not ok.all():
+                raise IntegerModelError(f"{bad}: requantization multiplier/shift out of range")
+            if not (np.isfinite(op.w_scale).all() and (op.w_scale > 0).all()):
+                raise IntegerModelError(f"{bad}: weight scales must be finite and > 0")
+            if not (op.in_scale > 0 and op.out_scale > 0):
+                raise IntegerModelError(f"{bad}: activation scales must be > 0")
+        if len(self.labels) != self.weighted[-1].codes.shape[0]:
+            raise IntegerModelError(f"{len(self.labels)} labels for the model's outputs; corrupt")
+
+    def save(self, path: Path) -> None:
+        self.validate()
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "labels": self.labels,
+            "input_scale": self.input_scale,
+            "input_shape": list(self.input_shape),
+            "identity": self.identity(),
+            "ops": [op.params() for op in self.ops],
+            **self.meta,
+        }
+        arrays = {"input_mean": self.input_mean, "input_std": self.input_std}
+        for i, op in enumerate(self.ops):
+            for a in ARRAYS:
+                if getattr(op, a) is not None:
+                    arrays[f"{a}_{i}"] = getattr(op, a)
+        arrays["metadata.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+
+    @staticmethod
+    def load(path: Path) -> ConvIntegerModel:
+        path = Path(path)
+        if not path.is_file():
+            raise IntegerModelError(f"{path}: no such integer model; run `ecqx export` first")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(bytes(arrays.pop("metadata.json")).decode())
+        except Exception as e:  # noqa: BLE001 - any failure to parse an untrusted file
+            raise IntegerModelError(
+                f"{path}: not a readable integer model ({e}); export it again"
+            ) from e
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise IntegerModelError(f"{path}: not an ecqx conv integer model")
+        if meta.get("version") != VERSION:
+            raise IntegerModelError(
+                f"{path}: version {meta.get('version')}, this ecqx reads {VERSION}; export it again"
+            )
+        try:
+            ops = []
+            for i, d in enumerate(meta["ops"]):
+                ops.append(
+                    ConvOp(**d, **{a: arrays[f"{a}_{i}"] for a in ARRAYS if f"{a}_{i}" in arrays})
+                )
+            known = {"format", "version", "labels", "input_scale", "input_shape", "identity", "ops"}
+            model = ConvIntegerModel(
+                ops=ops,
+                input_scale=float(meta["input_scale"]),
+                input_shape=tuple(meta["input_shape"]),  # type: ignore[arg-type]
+                labels=list(meta["labels"]),
+                input_mean=arrays["input_mean"],
+                input_std=arrays["input_std"],
+                meta={k: v for k, v in meta.items() if k not in known},
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise IntegerModelError(f"{path}: malformed entry ({e}); the file is corrupt") from e
+        model.validate()
+        if model.identity() != meta.get("identity"):
+            raise IntegerModelError(f"{path}: content does not match its recorded identity hash")
+        return model
