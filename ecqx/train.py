@@ -241,15 +241,19 @@ def qat_loop(
     epoch_inputs: Callable[[int], torch.Tensor],
     y: torch.Tensor,
     progress: bool,
+    setup: Callable[[Quantizer], None] | None = None,
 ) -> tuple[Quantizer, list[float], list[list[float]]]:
     """ECQ/ECQx QAT of every Linear/Conv layer of ``model`` on ``epoch_inputs(epoch)``;
     returns the quantizer, seconds per epoch and each epoch's per-layer sparsity (the
-    trajectories that show which layer a lambda empties first)."""
+    trajectories that show which layer a lambda empties first). ``setup`` may change the
+    quantizer before the first step (fine-tuning loads a trained state and pruning masks)."""
     criterion = criterion_for(cfg.method, cfg.criterion)
     q = Quantizer(model, bits=bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds)  # fmt: skip
+    if setup is not None:
+        setup(q)
     rng = np.random.default_rng(cfg.seed + 1)
     times, trajectory = [], []
     teacher = copy.deepcopy(model).eval() if cfg.distill > 0 else None

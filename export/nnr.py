@@ -32,12 +32,17 @@ def _tensors(model: IntegerModel | ConvIntegerModel) -> dict[str, np.ndarray]:
 
 
 def encode(model: IntegerModel | ConvIntegerModel) -> bytes:
+    return encode_tensors(_tensors(model))
+
+
+def encode_tensors(tensors: dict[str, np.ndarray]) -> bytes:
+    """NNC bitstream of named integer tensors (int32 values), coded losslessly."""
     from nncodec import nnc
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         # nncodec always writes a file too; keep it out of the user's folder.
         bs = nnc.compress(
-            _tensors(model), bitstream_path=str(Path(tmp) / "model.nnc"), return_bitstream=True
+            tensors, bitstream_path=str(Path(tmp) / "model.nnc"), return_bitstream=True
         )
     return bytes(bs)
 

@@ -52,6 +52,8 @@ class LayerState:
     # (--relevance-every) the assignment reuses it instead of taking the log every step
     log_ratio: torch.Tensor | None = None
     beta: float = 0.0
+    # pruning: False where a weight is removed for good (its code stays 0), None = no mask
+    keep: torch.Tensor | None = None
 
     @property
     def sparsity(self) -> float:
@@ -224,6 +226,8 @@ class Quantizer:
                     s.beta = max(0.0, s.beta - 1.0 / self.beta_resolution)
                     codes = choose_codes(costs, g, s.beta, t)
             s.codes = codes.reshape(s.shadow.shape)
+            if s.keep is not None:
+                s.codes = s.codes.where(s.keep, torch.zeros_like(s.codes))
             with torch.no_grad():
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
 
@@ -341,5 +345,17 @@ class Quantizer:
                 s.shadow.copy_(d["shadow"])
             s.relevance = None if d["relevance"] is None else d["relevance"].clone()
             s.log_ratio = None if s.relevance is None else log_relevance_ratio(s.relevance)
-        self.optimizer.load_state_dict(state["optimizer"])
+        if "optimizer" in state:  # checkpoints store none: fine-tuning starts a fresh Adam
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.assign()
+
+    def set_masks(self, keep: Sequence[torch.Tensor]) -> None:
+        """Remove weights for good (pruning): where ``keep`` is False the code stays 0 and
+        the shadow weight is set to 0, whatever the assignment would choose."""
+        for s, k in zip(self.layers, keep, strict=True):
+            if k.shape != s.shadow.shape:
+                raise ValueError(f"mask {list(k.shape)} for layer {s.name} {list(s.shadow.shape)}")
+            s.keep = k.to(torch.bool).to(s.shadow.device)
+            with torch.no_grad():
+                s.shadow.mul_(s.keep)
         self.assign()
