@@ -168,6 +168,8 @@ def near_ties(model: ConvIntegerModel, path: Path, images: np.ndarray, level: st
         return found
     alive = np.arange(len(images))
     for i, op in enumerate(model.ops):
+        if not len(alive):
+            break
         x, got = outs[i][alive], outs[i + 1][alive]
         want = run_op(op, x)
         diff = want != got

@@ -25,3 +25,27 @@ def tiny_trained(tiny_gsc, tmp_path_factory):
     out = tmp_path_factory.mktemp("trained")
     train(GSCData(tiny_gsc), out, TrainConfig(epochs=1, fp_epochs=3, lam=16), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_images(tmp_path_factory):
+    """The tiny digits image stand-in (ImageFolder), made once per test session."""
+    from ecqx.data.image_synth import synthesize_images
+
+    root = tmp_path_factory.mktemp("images") / "tiny"
+    synthesize_images(root, size="tiny", seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_vgg(tiny_images, tmp_path_factory):
+    """A 4-bit ECQx VGG16-BN at 1/16 width trained briefly on the tiny images (a run folder)."""
+    from ecqx.config import TrainConfig
+    from ecqx.data.images import load_images
+    from ecqx.train_images import train_images
+
+    out = tmp_path_factory.mktemp("vgg")
+    cfg = TrainConfig(arch="vgg16bn", width=0.0625, fp_epochs=4, epochs=1, lam=4, lam_warmup=1,
+                      fp_lr=0.05, batch=32)  # fmt: skip
+    train_images(load_images(tiny_images), out, cfg, progress=False)
+    return out
