@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from ecqx.checkpoint import Checkpoint
@@ -26,7 +25,8 @@ def test_random_crops_shift_each_image_within_the_padding():
 def test_train_command_trains_a_conv_net(tiny_images, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--arch", "vgg16", "--width", "0.0625", "--data", str(tiny_images),
-            "--out", str(out), "--fp-epochs", "1", "--epochs", "1", "--lam-warmup", "1"]  # fmt: skip
+            "--out", str(out), "--fp-epochs", "1", "--epochs", "1",
+            "--lam-warmup", "1"]  # fmt: skip
     assert main(argv) == 0
     assert "test top-1" in capsys.readouterr().out
     ck = Checkpoint.load(out)
