@@ -32,6 +32,10 @@ DEVICES = ("auto", "cpu", "cuda")
 # papers (CIFAR variants, on 32x32 RGB images; ecqx.model.vision builds them)
 ARCHS = ("mlp_gsc", "vgg16", "vgg16bn", "resnet18")
 IMAGE_ARCHS = ARCHS[1:]
+# what `ecqx prune` removes: single weights, or whole units / conv filters
+PRUNE_STRUCTURES = ("weights", "units")
+# what ranks the weights for pruning: a relevance criterion, or the magnitude baseline
+PRUNE_CRITERIA = (*CRITERIA, "magnitude")
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
 FEATURES = ("fixed", "float")
 

@@ -25,15 +25,21 @@ import torch
 from torch import nn
 
 from ecqx.checkpoint import Checkpoint
-from ecqx.config import IMAGE_ARCHS, ConfigError, TrainConfig, with_legacy
+from ecqx.config import (
+    IMAGE_ARCHS,
+    PRUNE_CRITERIA,
+    PRUNE_STRUCTURES,
+    ConfigError,
+    TrainConfig,
+    with_legacy,
+)
 from ecqx.files import write_json
-from ecqx.quantizer.prune import STRUCTURES, check_ratio, expand_units, unit_masks, weight_masks
+from ecqx.quantizer.prune import check_ratio, expand_units, unit_masks, weight_masks
 from ecqx.quantizer.qat import quantizable_layers
 from ecqx.quantizer.relevance import ForwardTrace, criterion_for
 from ecqx.run import RunDir
 from ecqx.train import accuracy, qat_loop, torch_device
 
-PRUNE_CRITERIA = ("lrp", "deeplift", "gradxw", "magnitude")
 SCORE_SAMPLES = 1024  # training examples whose relevance scores the weights
 SCORE_BATCH = 256
 FINE_TUNE_EPOCH_OFFSET = 1000  # augmentation draws apart from those of training
@@ -151,8 +157,8 @@ def prune(
     progress: bool = True,
 ) -> dict:
     check_ratio(ratio)
-    if structure not in STRUCTURES:
-        raise ConfigError(f"--structure must be one of {STRUCTURES}, got {structure!r}")
+    if structure not in PRUNE_STRUCTURES:
+        raise ConfigError(f"--structure must be one of {PRUNE_STRUCTURES}, got {structure!r}")
     if criterion not in PRUNE_CRITERIA:
         raise ConfigError(f"--criterion must be one of {PRUNE_CRITERIA}, got {criterion!r}")
     ck = Checkpoint.load(model_dir)

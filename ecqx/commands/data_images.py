@@ -19,7 +19,7 @@ SIZES_TEXT = "tiny: ~270 images; default: ~5,750 training + ~720 test images"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ecqx.data.image_synth import SIZES
+    from ecqx.data.image_synth import SIZES  # numpy only: --help stays fast
 
     add_out(p, None, "output folder (replaced if it exists)", required=True)
     p.add_argument(

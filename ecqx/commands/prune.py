@@ -19,9 +19,18 @@ DESCRIPTION = (
 CRITERIA_TEXT = "lrp, deeplift, gradxw (relevance) or magnitude (the baseline)"
 
 
+def ratio(value: str) -> float:
+    try:
+        r = float(value)
+    except ValueError:
+        r = -1.0
+    if not 0.0 <= r < 1.0:
+        raise argparse.ArgumentTypeError(f"ratio must lie in [0, 1), got {value!r}")
+    return r
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ecqx.config import DEVICES
-    from ecqx.quantizer.prune import STRUCTURES
+    from ecqx.config import DEVICES, PRUNE_CRITERIA, PRUNE_STRUCTURES
 
     p.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
     add_out(p, None, "output folder of the pruned run", required=True)
@@ -33,10 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--structure",
-        choices=STRUCTURES,
-        default=STRUCTURES[0],
+        choices=PRUNE_STRUCTURES,
+        default=PRUNE_STRUCTURES[0],
         help="weights: single weights (unstructured); units: whole units / conv "
-        f"filters (structured) (default {STRUCTURES[0]})",
+        f"filters (structured) (default {PRUNE_STRUCTURES[0]})",
     )
     p.add_argument(
         "--criterion",

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 
 import torch
 
-STRUCTURES = ("weights", "units")
-
 
 def check_ratio(ratio: float) -> float:
     if not 0.0 <= ratio < 1.0:
