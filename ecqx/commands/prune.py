@@ -30,7 +30,7 @@ def ratio(value: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ecqx.config import DEVICES, PRUNE_CRITERIA, PRUNE_STRUCTURES
+    from ecqx.config import DEVICES, PRUNE_STRUCTURES
 
     p.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
     add_out(p, None, "output folder of the pruned run", required=True)
