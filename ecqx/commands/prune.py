@@ -30,13 +30,13 @@ def ratio(value: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ecqx.config import DEVICES, PRUNE_STRUCTURES
+    from ecqx.config import DEVICES, PRUNE_CRITERIA, PRUNE_STRUCTURES
 
     p.add_argument("--model", required=True, help="folder written by `ecqx train --out`")
     add_out(p, None, "output folder of the pruned run", required=True)
     p.add_argument(
         "--ratio",
-        type=float,
+        type=ratio,
         required=True,
         help="share of each layer's weights (or units) to remove, 0 <= ratio < 1",
     )
@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--criterion",
         default="lrp",
-        choices=("lrp", "deeplift", "gradxw", "magnitude"),
+        choices=PRUNE_CRITERIA,
         help=f"what ranks the weights: {CRITERIA_TEXT} (default lrp)",
     )
     p.add_argument(
