@@ -38,7 +38,7 @@ from ecqx.quantizer.prune import check_ratio, expand_units, unit_masks, weight_m
 from ecqx.quantizer.qat import quantizable_layers
 from ecqx.quantizer.relevance import ForwardTrace, criterion_for
 from ecqx.run import RunDir
-from ecqx.train import accuracy, qat_loop, torch_device
+from ecqx.train import accuracy, qat_loop, run_metrics, saved_quantizer, torch_device
 
 SCORE_SAMPLES = 1024  # training examples whose relevance scores the weights
 SCORE_BATCH = 256
@@ -202,19 +202,8 @@ def prune(
         if not math.isclose(after_baked, after["testing"], abs_tol=1e-9):
             raise RuntimeError("removing the hooks changed the pruned model's answers")
     removed = sum(int((~m).sum()) for m in masks) / sum(m.numel() for m in masks)
-    report = q.layer_report()
-    metrics = {
-        "config": asdict(cfg),
-        "top1_float": ck.metrics["top1_float"],
-        "top1_quantized": after,
-        "sparsity": q.sparsity(),
-        "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in report)
-        / sum(math.prod(r["shape"]) for r in report),
-        "weights": sum(math.prod(r["shape"]) for r in report),
-        "layers": report,
-        "qat_epoch_seconds": times,
-        "qat_layer_sparsity": trajectory,
-        "device": str(dev),
+    metrics = run_metrics(cfg, q, ck.metrics["top1_float"], after, times, trajectory, dev)
+    metrics |= {
         "data": ck.metrics["data"],
         "prune": {
             "source": str(Path(model_dir)),
@@ -228,12 +217,14 @@ def prune(
             "source_sparsity": ck.metrics["sparsity"],
         },
     }
-    qs = q.state_dict()
-    qs.pop("optimizer")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dataclasses.replace(
-        ck, config=asdict(cfg), state=task.model.state_dict(), quantizer=qs, metrics=metrics
+        ck,
+        config=asdict(cfg),
+        state=task.model.state_dict(),
+        quantizer=saved_quantizer(q),
+        metrics=metrics,
     ).save(RunDir(out).checkpoint)
     write_json(RunDir(out).metrics, metrics)
     return metrics

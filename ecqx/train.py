@@ -399,30 +399,13 @@ def train(
     fp_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
     q, qat_times, trajectory = qat(model, data, cfg, norm, progress, dev)
     q_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
-    layers = q.layer_report()
-    n_weights = sum(math.prod(r["shape"]) for r in layers)
-    metrics = {
-        "config": asdict(cfg),
-        "top1_float": fp_acc,
-        "top1_quantized": q_acc,
-        "sparsity": q.sparsity(),
-        "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in layers)
-        / n_weights,
-        "weights": n_weights,
-        "layers": layers,
-        "fp_epoch_seconds": fp_times,
-        "qat_epoch_seconds": qat_times,
-        "qat_layer_sparsity": trajectory,  # per epoch, per layer (forward order)
-        "device": str(dev),
-        "data": {
-            "root": str(data.root),
-            "families": list(data.families) if data.families is not None else None,
-            "key": data.key,
-            "sizes": {s: len(xy[1]) for s, xy in evals.items()},
-        },
+    metrics = run_metrics(cfg, q, fp_acc, q_acc, qat_times, trajectory, dev, fp_times)
+    metrics["data"] = {
+        "root": str(data.root),
+        "families": list(data.families) if data.families is not None else None,
+        "key": data.key,
+        "sizes": {s: len(xy[1]) for s, xy in evals.items()},
     }
-    qstate = q.state_dict()
-    qstate.pop("optimizer")  # QAT is never resumed from a checkpoint; keeps the format plain
     Checkpoint(
         architecture={
             "name": "mlp_gsc",
@@ -435,11 +418,51 @@ def train(
         input_std=norm[1],
         config=asdict(cfg),
         state=model.state_dict(),
-        quantizer=qstate,
+        quantizer=saved_quantizer(q),
         metrics=metrics,
     ).save(RunDir(out).checkpoint)
     write_json(RunDir(out).metrics, metrics)
     return metrics
+
+
+def run_metrics(
+    cfg: TrainConfig,
+    q: Quantizer,
+    top1_float: dict,
+    top1_quantized: dict,
+    qat_times: list[float],
+    trajectory: list[list[float]],
+    dev: torch.device,
+    fp_times: list[float] | None = None,
+) -> dict:
+    """A quantized run's ``metrics.json`` (without ``data``, which the caller describes)."""
+    layers = q.layer_report()
+    n_weights = sum(math.prod(r["shape"]) for r in layers)
+    m = {
+        "config": asdict(cfg),
+        "top1_float": top1_float,
+        "top1_quantized": top1_quantized,
+        "sparsity": q.sparsity(),
+        "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in layers)
+        / n_weights,
+        "weights": n_weights,
+        "layers": layers,
+        "fp_epoch_seconds": fp_times,
+        "qat_epoch_seconds": qat_times,
+        "qat_layer_sparsity": trajectory,  # per epoch, per layer (forward order)
+        "device": str(dev),
+    }
+    if fp_times is None:
+        m.pop("fp_epoch_seconds")
+    return m
+
+
+def saved_quantizer(q: Quantizer) -> dict:
+    """The quantizer's state as a checkpoint keeps it: QAT is never resumed from a checkpoint
+    (fine-tuning starts a fresh Adam), so the optimizer stays out and the format plain."""
+    state = q.state_dict()
+    state.pop("optimizer")
+    return state
 
 
 def metrics_table(m: dict) -> str:

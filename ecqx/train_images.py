@@ -7,7 +7,6 @@ the image padded by 4 pixels (reflection), drawn per (seed, epoch)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from ecqx.train import (
     fit_float,
     qat_loop,
     relevance_bits,
+    run_metrics,
+    saved_quantizer,
     seed_everything,
     torch_device,
 )
@@ -111,30 +112,13 @@ def train_images(
 
     q, qat_times, trajectory = qat_loop(model, cfg, bits, qat_inputs, y["train"].to(dev), progress)
     q_acc = {s: accuracy(model, *xy) for s, xy in evals.items()}
-    layers = q.layer_report()
-    n_weights = sum(math.prod(r["shape"]) for r in layers)
-    metrics = {
-        "config": asdict(cfg),
-        "top1_float": fp_acc,
-        "top1_quantized": q_acc,
-        "sparsity": q.sparsity(),
-        "entropy_bits_per_weight": sum(r["entropy"] * math.prod(r["shape"]) for r in layers)
-        / n_weights,
-        "weights": n_weights,
-        "layers": layers,
-        "fp_epoch_seconds": fp_times,
-        "qat_epoch_seconds": qat_times,
-        "qat_layer_sparsity": trajectory,
-        "device": str(dev),
-        "data": {
-            "root": str(data.root),
-            "layout": data.layout,
-            "key": data.key,
-            "sizes": {METRIC_SPLITS[s]: len(v) for s, v in data.labels.items()},
-        },
+    metrics = run_metrics(cfg, q, fp_acc, q_acc, qat_times, trajectory, dev, fp_times)
+    metrics["data"] = {
+        "root": str(data.root),
+        "layout": data.layout,
+        "key": data.key,
+        "sizes": {METRIC_SPLITS[s]: len(v) for s, v in data.labels.items()},
     }
-    qstate = q.state_dict()
-    qstate.pop("optimizer")
     Checkpoint(
         architecture={
             "name": cfg.arch,
@@ -148,7 +132,7 @@ def train_images(
         input_std=std,
         config=asdict(cfg),
         state=model.state_dict(),
-        quantizer=qstate,
+        quantizer=saved_quantizer(q),
         metrics=metrics,
     ).save(RunDir(out).checkpoint)
     write_json(RunDir(out).metrics, metrics)

@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from ecqx.export.onnx_qdq import LEVELS, OPSET, _session
+from ecqx.export.onnx_qdq import LEVELS, _session, checked_model
 from ecqx.integer.conv_model import ConvIntegerModel
 
 __all__ = ["LEVELS", "export", "near_ties", "run", "to_onnx"]
@@ -120,15 +120,7 @@ def to_onnx(model: ConvIntegerModel) -> onnx.ModelProto:
         [helper.make_tensor_value_info("logits_q", i8, ["N", n_cls])],
         initializer=inits,
     )
-    m = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ecqx"
-    )
-    m.ir_version = 10
-    helper.set_model_props(
-        m, {"labels": ",".join(model.labels), "ecqx_model_identity": model.identity()}
-    )
-    onnx.checker.check_model(m, full_check=True)
-    return m
+    return checked_model(graph, model.labels, model.identity())
 
 
 def export(model: ConvIntegerModel, path: Path) -> Path:

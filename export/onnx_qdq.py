@@ -94,13 +94,17 @@ def to_onnx(model: IntegerModel) -> onnx.ModelProto:
         ],
         initializer=inits,
     )
+    return checked_model(graph, model.labels, model.identity())
+
+
+def checked_model(graph: onnx.GraphProto, labels: list[str], identity: str) -> onnx.ModelProto:
+    """The graph as an opset-21 model carrying the labels and the integer model's identity,
+    checked by ONNX's full checker."""
     m = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ecqx"
     )
     m.ir_version = 10
-    helper.set_model_props(
-        m, {"labels": ",".join(model.labels), "ecqx_model_identity": model.identity()}
-    )
+    helper.set_model_props(m, {"labels": ",".join(labels), "ecqx_model_identity": identity})
     onnx.checker.check_model(m, full_check=True)
     return m
 

@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from ecqx.bits import RANGE_TEXT, supported
-from ecqx.files import atomic_write
 from ecqx.integer.model import (
     MULTIPLIER_MAX,
     MULTIPLIER_MIN,
     SHIFT_MAX,
     SHIFT_MIN,
     IntegerModelError,
+    read_model_file,
+    write_model_file,
 )
 
 FORMAT = "ecqx-integer-conv-model"
@@ -183,28 +184,12 @@ class ConvIntegerModel:
             for a in ARRAYS:
                 if getattr(op, a) is not None:
                     arrays[f"{a}_{i}"] = getattr(op, a)
-        arrays["metadata.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+        write_model_file(Path(path), arrays, meta)
 
     @staticmethod
     def load(path: Path) -> ConvIntegerModel:
         path = Path(path)
-        if not path.is_file():
-            raise IntegerModelError(f"{path}: no such integer model; run `ecqx export` first")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(bytes(arrays.pop("metadata.json")).decode())
-        except Exception as e:  # noqa: BLE001 - any failure to parse an untrusted file
-            raise IntegerModelError(
-                f"{path}: not a readable integer model ({e}); export it again"
-            ) from e
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise IntegerModelError(f"{path}: not an ecqx conv integer model")
-        if meta.get("version") != VERSION:
-            raise IntegerModelError(
-                f"{path}: version {meta.get('version')}, this ecqx reads {VERSION}; export it again"
-            )
+        arrays, meta = read_model_file(path, FORMAT, VERSION)
         try:
             ops = []
             for i, d in enumerate(meta["ops"]):

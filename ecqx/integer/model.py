@@ -71,6 +71,43 @@ def _check_layer_fields(ly: IntLayer) -> None:
         )
 
 
+META_MEMBER = "metadata.json"
+
+
+def write_model_file(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """An integer model file: ``.npz`` of the arrays plus the metadata as a JSON member,
+    written atomically."""
+    arrays = {**arrays, META_MEMBER: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def read_model_file(path: Path, fmt: str, version: int) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, metadata) of an integer model file of format ``fmt``, read without pickles;
+    every failure is an IntegerModelError that says what to do."""
+    if not path.is_file():
+        raise IntegerModelError(f"{path}: no such integer model file; run `ecqx export` first")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001 - any failure to parse an untrusted file
+        raise IntegerModelError(
+            f"{path}: not a readable integer model ({e}); the file is truncated or corrupt, "
+            "export it again"
+        ) from e
+    try:
+        meta = json.loads(bytes(arrays.pop(META_MEMBER)).decode())
+    except (KeyError, ValueError, TypeError) as e:
+        raise IntegerModelError(f"{path}: metadata missing or corrupt; export it again") from e
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise IntegerModelError(f"{path}: not an ecqx integer model of format {fmt}")
+    if meta.get("version") != version:
+        raise IntegerModelError(
+            f"{path}: integer model version {meta.get('version')}, this ecqx reads "
+            f"{version}; export it again with `ecqx export`"
+        )
+    return arrays, meta
+
+
 @dataclass
 class IntLayer:
     name: str
@@ -243,33 +280,12 @@ class IntegerModel:
         for i, ly in enumerate(self.layers):
             arrays[f"codes_{i}"] = ly.codes
             arrays[f"bias_{i}"] = ly.bias
-        arrays["metadata.json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+        write_model_file(Path(path), arrays, meta)
 
     @staticmethod
     def load(path: Path) -> IntegerModel:
         path = Path(path)
-        if not path.is_file():
-            raise IntegerModelError(f"{path}: no such integer model file; run `ecqx export` first")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except Exception as e:  # noqa: BLE001 - any failure to parse an untrusted file
-            raise IntegerModelError(
-                f"{path}: not a readable integer model ({e}); the file is truncated or corrupt, "
-                "export it again"
-            ) from e
-        try:
-            meta = json.loads(bytes(arrays.pop("metadata.json")).decode())
-        except (KeyError, ValueError, TypeError) as e:
-            raise IntegerModelError(f"{path}: metadata missing or corrupt; export it again") from e
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise IntegerModelError(f"{path}: not an ecqx integer model")
-        if meta.get("version") != VERSION:
-            raise IntegerModelError(
-                f"{path}: integer model version {meta.get('version')}, this ecqx reads "
-                f"{VERSION}; export it again with `ecqx export`"
-            )
+        arrays, meta = read_model_file(path, FORMAT, VERSION)
         try:
             layers = [
                 IntLayer(
