@@ -12,9 +12,9 @@ DESCRIPTION = (
     "Score every weight of a trained run (--model) by its relevance (LRP, DeepLIFT, gradient x "
     "weight, summed over 1,024 training examples) or by magnitude, remove the lowest-scoring "
     "share of each layer's weights (--structure weights) or of its units / conv filters "
-    "(--structure units; the output layer stays whole), then fine-tune with the run's own "
-    "ECQ/ECQx QAT. Writes a run folder that `ecqx export` takes, with the removed share and "
-    "top-1 before and after fine-tuning in metrics.json."
+    "(--structure units; the output layer stays whole), then fine-tune on the run's own grids "
+    "(nearest centroid, lambda 0). Writes a run folder that `ecqx export` takes, with the "
+    "removed share and top-1 before and after fine-tuning in metrics.json."
 )
 CRITERIA_TEXT = "lrp, deeplift, gradxw (relevance) or magnitude (the baseline)"
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     print(metrics_table(m))
     print(
         f"removed {percent(pr['removed_share'])} of the weights ({args.structure}, by "
-        f"{args.criterion}); test top-1 {percent(pr['top1_source'])} before, "
-        f"{percent(pr['top1_before'])} just after pruning, "
+        f"{args.criterion}); test top-1 {percent(pr['top1_before'])} before, "
+        f"{percent(pr['top1_pruned'])} just after pruning, "
         f"{percent(m['top1_quantized']['testing'])} after {args.epochs} fine-tuning epochs"
     )
     return 0
