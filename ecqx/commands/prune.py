@@ -12,9 +12,9 @@ DESCRIPTION = (
     "Score every weight of a trained run (--model) by its relevance (LRP, DeepLIFT, gradient x "
     "weight, summed over 1,024 training examples) or by magnitude, remove the lowest-scoring "
     "share of each layer's weights (--structure weights) or of its units / conv filters "
-    "(--structure units; the output layer stays whole), then fine-tune on the run's own grids "
-    "(nearest centroid, lambda 0). Writes a run folder that `ecqx export` takes, with the "
-    "removed share and top-1 before and after fine-tuning in metrics.json."
+    "(--structure units; the output layer stays whole), then fine-tune with the run's own "
+    "ECQ/ECQx QAT (its entropy term counting the live weights only). Writes a run folder that "
+    "`ecqx export` takes, with the removed share and top-1 before and after in metrics.json."
 )
 CRITERIA_TEXT = "lrp, deeplift, gradxw (relevance) or magnitude (the baseline)"
 

@@ -20,8 +20,13 @@ import torch
 from ecqx.quantizer.grid import Grid, nearest_codes
 
 
-def cluster_probabilities(w: torch.Tensor, grid: Grid) -> torch.Tensor:
-    """P_c of every centroid (ascending codes) from the nearest-neighbour pre-assignment."""
+def cluster_probabilities(
+    w: torch.Tensor, grid: Grid, live: torch.Tensor | None = None
+) -> torch.Tensor:
+    """P_c of every centroid (ascending codes) from the nearest-neighbour pre-assignment;
+    with ``live`` (a bool mask), of those weights only (pruned weights do not count)."""
+    if live is not None:
+        w = w[live]
     nn = nearest_codes(w, grid).flatten() - grid.lo
     counts = torch.bincount(nn, minlength=grid.num_centroids).to(torch.float64)
     return counts / max(1, w.numel())
@@ -66,15 +71,19 @@ def lower_envelope(codes: list[int], penalty: list[float]) -> tuple[list[int], l
     return [c for c, _ in hull], breaks
 
 
-def split_costs(w: torch.Tensor, grid: Grid, lam: float) -> SplitCosts:
+def split_costs(
+    w: torch.Tensor, grid: Grid, lam: float, live: torch.Tensor | None = None
+) -> SplitCosts:
     """Eq. 1's cost for every weight, split into the zero cluster and the best other cluster.
+    ``live`` (bool, like ``w``) limits the cluster statistics to those weights: weights pruned
+    for good would otherwise make the zero cluster ever cheaper.
 
     Computed in float64 for float64 weights (tests) and float32 otherwise; the best non-zero
     cluster comes from the lower envelope, so the work per weight is one binary search over
     the centroids instead of a full row of costs."""
     dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
     x = w.detach().flatten().to(dtype) / grid.step
-    info = information_content(cluster_probabilities(w, grid)).tolist()
+    info = information_content(cluster_probabilities(w, grid, live)).tolist()
     # Empty clusters stay unreachable even at lambda = 0 (0 * inf would be NaN).
     penalty = [math.inf if math.isinf(i) else lam * i for i in info]
     zero_pen = penalty[-grid.lo]

@@ -205,7 +205,7 @@ class Quantizer:
         """Re-assign every layer's shadow weights and write the quantized weights to the model;
         ``search=False`` keeps each layer's beta instead of searching it again."""
         for s in self.layers:
-            costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale)
+            costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale, s.keep)
             t = zero_preference(costs)
             g = s.log_ratio
             if g is None:

@@ -100,3 +100,18 @@ def test_collapse_lambda_is_where_every_weight_goes_to_zero(bits):
     if bits <= 4:  # every non-zero cluster is rarer than zero: all weights go
         assert int((ecq_assign(w, grid, lam_max * 1.001) != 0).sum()) == 0
     assert collapse_lambda(torch.zeros(10, dtype=torch.float64), grid) == 0.0
+
+
+def test_cluster_statistics_can_leave_pruned_weights_out():
+    import torch
+
+    from ecqx.quantizer.assign import cluster_probabilities
+    from ecqx.quantizer.grid import make_grid
+
+    w = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.02, 1.0])
+    grid = make_grid(w, 3)
+    live = torch.tensor([False, False, False, False, True, True, True, True])
+    p_all, p_live = cluster_probabilities(w, grid), cluster_probabilities(w, grid, live)
+    zero = -grid.lo
+    assert p_all[zero] == 5 / 8 and p_live[zero] == 1 / 4
+    assert torch.isclose(p_live.sum(), torch.tensor(1.0, dtype=p_live.dtype))
