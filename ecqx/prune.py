@@ -181,15 +181,16 @@ def prune(
     layers = quantizable_layers(task.model)
     before = accuracy(task.model, *task.evals["testing"])
     scores = weight_scores(task, criterion, qstate, layers)
+    magnitude = weight_scores(task, "magnitude", qstate, layers)  # breaks relevance ties
     hooks = []
     if structure == "units":
-        units = unit_masks(scores, ratio)
+        units = unit_masks(scores, ratio, tiebreak=magnitude)
         masks = [expand_units(u, m.weight.shape) for u, (_, m) in zip(units, layers, strict=True)]
         for u, (_, m) in zip(units, layers, strict=True):
             if not bool(u.all()):
                 hooks.append(unit_owner(task.model, m).register_forward_hook(_zero_outputs(u)))
     else:
-        masks = weight_masks(scores, ratio)
+        masks = weight_masks(scores, ratio, tiebreak=magnitude)
         units = None
 
     pruned: dict = {}

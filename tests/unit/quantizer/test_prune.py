@@ -29,3 +29,11 @@ def test_unit_masks_remove_whole_units_and_keep_the_output_layer():
     assert w.tolist() == [[True, True], [False, False], [True, True], [False, False]]
     conv = expand_units(torch.tensor([True, False]), (2, 3, 3, 3))
     assert conv[0].all() and not conv[1].any()
+
+
+def test_ties_go_to_the_smaller_weight():
+    relevance = [torch.tensor([[0.0, 0.0, 0.0, 2.0]])]
+    magnitude = [torch.tensor([[0.3, 0.1, 0.2, 0.05]])]
+    keep = weight_masks(relevance, 0.5, tiebreak=magnitude)[0]
+    assert keep.tolist() == [[True, False, False, True]]  # the two smallest zero-relevance
+    assert weight_masks(relevance, 0.5)[0].tolist() == [[False, False, True, True]]  # by index
