@@ -18,7 +18,7 @@ from ecqx.checkpoint import Checkpoint
 from ecqx.config import TrainConfig, with_legacy
 from ecqx.errors import EcqxError
 from ecqx.export.nnr import encode_tensors
-from ecqx.files import write_text
+from ecqx.files import output_folder, write_text
 from ecqx.prune import load_task
 from ecqx.quantizer.kmeans import kmeans_share, shared_weights, uniform_share
 from ecqx.quantizer.qat import quantizable_layers
@@ -98,7 +98,7 @@ def write(rows: list[dict], out: Path) -> Path:
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    return write_text(Path(out) / "weight_sharing.csv", buf.getvalue())
+    return write_text(output_folder(Path(out)) / "weight_sharing.csv", buf.getvalue())
 
 
 def table(rows: list[dict]) -> str:

@@ -6,9 +6,9 @@ from ecqx.cli import main
 
 
 def test_share_command_compares_both_at_each_width(tiny_trained, tmp_path, capsys):
-    assert main(["share", "--model", str(tiny_trained), "--bits", "2,4",
-                 "--out", str(tmp_path)]) == 0  # fmt: skip
-    rows = list(csv.DictReader((tmp_path / "weight_sharing.csv").open()))
+    out = tmp_path / "new" / "folder"
+    assert main(["share", "--model", str(tiny_trained), "--bits", "2,4", "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "weight_sharing.csv").open()))
     assert [(r["bits"], r["method"]) for r in rows] == [
         ("32", "float"),
         ("2", "uniform"),
