@@ -181,3 +181,10 @@ def test_an_interrupted_firmware_export_leaves_no_stale_report(tiny_trained, tmp
     with pytest.raises(KeyboardInterrupt):
         fb.export_cortex_m(tiny_trained, out)
     assert not report.exists()
+
+
+def test_bench_times_a_conv_net(capsys):
+    argv = ["bench", "--arch", "vgg16bn", "--width", "0.0625", "--batch", "2", "--repeats", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "vgg16bn x0.0625" in out and "ECQx / ECQ" in out and "every 8th step / ECQ" in out
