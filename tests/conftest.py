@@ -49,3 +49,17 @@ def tiny_vgg(tiny_images, tmp_path_factory):
                       fp_lr=0.05, batch=32)  # fmt: skip
     train_images(load_images(tiny_images), out, cfg, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet(tiny_images, tmp_path_factory):
+    """A 4-bit ECQx ResNet18 at 1/16 width trained briefly on the tiny images (a run folder)."""
+    from ecqx.config import TrainConfig
+    from ecqx.data.images import load_images
+    from ecqx.train_images import train_images
+
+    out = tmp_path_factory.mktemp("resnet")
+    cfg = TrainConfig(arch="resnet18", width=0.0625, fp_epochs=3, epochs=1, lam=4,
+                      lam_warmup=1, batch=32)  # fmt: skip
+    train_images(load_images(tiny_images), out, cfg, progress=False)
+    return out

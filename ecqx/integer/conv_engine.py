@@ -56,9 +56,22 @@ def requantize(acc: np.ndarray, m: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return (acc * mm + half) >> total
 
 
+def add(op: ConvOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The residual add: ``(a m_a + b m_b + 2^(K-1)) >> K``, clamped (ReLU when ``op.relu``)."""
+    k = int(op.shift[0])
+    acc = a.astype(np.int64) * op.multiplier[0] + b.astype(np.int64) * op.multiplier[1]
+    y = (acc + (np.int64(1) << (k - 1))) >> k
+    return np.clip(y, 0 if op.relu else -128, 127).astype(np.int8)
+
+
 def run_op(op: ConvOp, x: np.ndarray) -> np.ndarray:
+    """One single-input op (everything but fork and add)."""
     if op.kind == "flatten":
         return x.reshape(len(x), -1)
+    if op.kind == "avgpool":
+        acc = x.astype(np.int64).sum(axis=(2, 3), keepdims=True)
+        y = requantize(acc, op.multiplier, op.shift)
+        return np.clip(y, 0 if op.relu else -128, 127).astype(np.int8)
     if op.kind == "maxpool":
         n, c, h, w = x.shape
         k = op.kernel
@@ -77,9 +90,18 @@ def run(model: ConvIntegerModel, x: np.ndarray, all_ops: bool = False) -> np.nda
             f"{x.dtype} {list(x.shape)}"
         )
     outs = []
+    kept: list[np.ndarray] = []  # the shortcuts of the open residual blocks
     for op in model.ops:
-        x = run_op(op, x)
-        outs.append(x)
+        if op.kind == "fork":
+            kept.append(x)
+            y = x
+        elif op.kind == "add":
+            y = x = add(op, x, kept.pop())
+        elif op.branch == "shortcut":
+            y = kept[-1] = run_op(op, kept[-1])
+        else:
+            y = x = run_op(op, x)
+        outs.append(y)
     return outs if all_ops else outs[-1]
 
 

@@ -1,12 +1,18 @@
-"""The integer model of a conv net (VGG-style chains): the specification that its exports are
-checked against, as ``ecqx.integer.model`` is for MLP_GSC.
+"""The integer model of a conv net (VGG chains and ResNet blocks): the specification that its
+exports are checked against, as ``ecqx.integer.model`` is for MLP_GSC.
 
-A chain of operations on int8 activations (zero point 0 everywhere), NCHW:
+A sequence of operations on int8 activations (zero point 0 everywhere), NCHW:
 
     conv / linear:  acc[c] = bias[c] + sum codes[c, ...] * x[...]          (int32)
                     y[c]   = clamp(requantize(acc[c], m[c], shift[c]), lo, 127)  (int8)
     maxpool:        y = max over each k x k window (exact on int8)
+    avgpool:        y = clamp(requantize(sum over H x W, m, shift), 0, 127): global average
     flatten:        NCHW -> N x (C*H*W)
+    fork:           keeps the current tensor as the shortcut of a residual block; the ops
+                    marked ``branch="shortcut"`` (ResNet's 1x1 conv) transform it
+    add:            y = clamp((a * m_a + b * m_b + 2^(K-1)) >> K, lo, 127), a the main path,
+                    b the shortcut: the correctly rounded ``(a s_a + b s_b) / s_y`` up to the
+                    31-bit multipliers ``m = round(s / s_y * 2^K)``
 
 Each output channel has its own weight scale and requantization multiplier: BatchNorm is
 folded here (``w_c = code * step * |a_c|`` with ``a_c = gamma_c / sqrt(var_c + eps)``, the
@@ -35,8 +41,10 @@ from ecqx.integer.model import (
 )
 
 FORMAT = "ecqx-integer-conv-model"
-VERSION = 1
-KINDS = ("conv", "linear", "maxpool", "flatten")
+VERSION = 2  # 2: residual blocks (fork, add) and global average pooling
+KINDS = ("conv", "linear", "maxpool", "avgpool", "flatten", "fork", "add")
+BRANCHES = ("main", "shortcut")
+ADD_SHIFT_MAX = 62  # (a m_a + b m_b) stays below 2^40, so any K <= 62 fits int64
 
 
 @dataclass
@@ -55,6 +63,8 @@ class ConvOp:
     stride: int = 1
     padding: int = 0
     kernel: int = 0  # maxpool window (= its stride)
+    branch: str = "main"  # "shortcut": applies to the tensor the last fork kept
+    skip_scale: float = 0.0  # add: the shortcut's scale (in_scale is the main path's)
 
     @property
     def weighted(self) -> bool:
@@ -76,10 +86,56 @@ class ConvOp:
             "stride": self.stride,
             "padding": self.padding,
             "kernel": self.kernel,
+            "branch": self.branch,
+            "skip_scale": self.skip_scale,
         }
 
 
 ARRAYS = ("codes", "bias", "w_scale", "multiplier", "shift")
+
+
+def _check_requant(op: ConvOp, what: str, n: int) -> None:
+    m, s = op.multiplier, op.shift
+    for a, v in (("multiplier", m), ("shift", s)):
+        if v is None or v.dtype != np.int64 or v.shape != (n,):
+            raise IntegerModelError(f"{what}: {a} must be int64 [{n}]")
+    ok = ((m == 0) & (s == 0)) | (
+        (m >= MULTIPLIER_MIN) & (m <= MULTIPLIER_MAX) & (s >= SHIFT_MIN) & (s <= SHIFT_MAX)
+    )
+    if not ok.all():
+        raise IntegerModelError(f"{what}: requantization multiplier/shift out of range")
+    if not (op.in_scale > 0 and op.out_scale > 0):
+        raise IntegerModelError(f"{what}: activation scales must be > 0")
+
+
+def _check_add(op: ConvOp) -> None:
+    what = f"residual add {op.name}"
+    m, k = op.multiplier, op.shift
+    if m is None or m.dtype != np.int64 or m.shape != (2,) or k is None or k.shape != (1,):
+        raise IntegerModelError(f"{what}: multipliers must be int64 [2] and the shift [1]")
+    if not ((m >= 0).all() and (m <= MULTIPLIER_MAX).all() and 0 < int(k[0]) <= ADD_SHIFT_MAX):
+        raise IntegerModelError(f"{what}: multipliers or shift out of range")
+    if not (op.in_scale > 0 and op.skip_scale > 0 and op.out_scale > 0):
+        raise IntegerModelError(f"{what}: activation scales must be > 0")
+
+
+def _check_weighted(op: ConvOp) -> None:
+    bad = f"layer {op.name}"
+    if not supported(op.bits):
+        raise IntegerModelError(f"{bad}: {op.bits}-bit weights ({RANGE_TEXT} supported)")
+    want = 4 if op.kind == "conv" else 2
+    if op.codes is None or op.codes.dtype != np.int8 or op.codes.ndim != want:
+        raise IntegerModelError(f"{bad}: codes must be a {want}-D int8 array")
+    out = op.codes.shape[0]
+    for a, dtype in (("bias", np.int32), ("w_scale", np.float32)):
+        v = getattr(op, a)
+        if v is None or v.dtype != dtype or v.shape != (out,):
+            raise IntegerModelError(f"{bad}: {a} must be {np.dtype(dtype).name} [{out}]")
+    if np.abs(op.codes.astype(np.int64)).max(initial=0) > 2**op.bits - 1:
+        raise IntegerModelError(f"{bad}: codes outside a {op.bits}-bit grid; corrupt")
+    _check_requant(op, bad, out)
+    if not (np.isfinite(op.w_scale).all() and (op.w_scale > 0).all()):
+        raise IntegerModelError(f"{bad}: weight scales must be finite and > 0")
 
 
 @dataclass
@@ -129,41 +185,23 @@ class ConvIntegerModel:
     def validate(self) -> None:
         if not self.weighted:
             raise IntegerModelError("conv integer model has no conv or linear layer")
+        open_forks = 0
         for op in self.ops:
-            if op.kind not in KINDS:
+            if op.kind not in KINDS or op.branch not in BRANCHES:
                 raise IntegerModelError(f"unknown operation {op.kind!r}; export the model again")
+            open_forks += (op.kind == "fork") - (op.kind == "add")
+            if open_forks < 0 or (op.branch == "shortcut" and open_forks == 0):
+                raise IntegerModelError(f"{op.name}: a residual add or shortcut without a fork")
             if op.kind == "maxpool" and op.kernel < 1:
                 raise IntegerModelError(f"{op.name}: max-pool window {op.kernel} < 1")
-            if not op.weighted:
-                continue
-            bad = f"layer {op.name}"
-            if not supported(op.bits):
-                raise IntegerModelError(f"{bad}: {op.bits}-bit weights ({RANGE_TEXT} supported)")
-            want = 4 if op.kind == "conv" else 2
-            if op.codes is None or op.codes.dtype != np.int8 or op.codes.ndim != want:
-                raise IntegerModelError(f"{bad}: codes must be a {want}-D int8 array")
-            out = op.codes.shape[0]
-            for a, dtype in (
-                ("bias", np.int32),
-                ("multiplier", np.int64),
-                ("shift", np.int64),
-                ("w_scale", np.float32),
-            ):
-                v = getattr(op, a)
-                if v is None or v.dtype != dtype or v.shape != (out,):
-                    raise IntegerModelError(f"{bad}: {a} must be {np.dtype(dtype).name} [{out}]")
-            if np.abs(op.codes.astype(np.int64)).max(initial=0) > 2**op.bits - 1:
-                raise IntegerModelError(f"{bad}: codes outside a {op.bits}-bit grid; corrupt")
-            m, s = op.multiplier, op.shift
-            ok = ((m == 0) & (s == 0)) | (
-                (m >= MULTIPLIER_MIN) & (m <= MULTIPLIER_MAX) & (s >= SHIFT_MIN) & (s <= SHIFT_MAX)
-            )
-            if not ok.all():
-                raise IntegerModelError(f"{bad}: requantization multiplier/shift out of range")
-            if not (np.isfinite(op.w_scale).all() and (op.w_scale > 0).all()):
-                raise IntegerModelError(f"{bad}: weight scales must be finite and > 0")
-            if not (op.in_scale > 0 and op.out_scale > 0):
-                raise IntegerModelError(f"{bad}: activation scales must be > 0")
+            if op.kind == "add":
+                _check_add(op)
+            elif op.kind == "avgpool":
+                _check_requant(op, f"average pool {op.name}", 1)
+            elif op.weighted:
+                _check_weighted(op)
+        if open_forks:
+            raise IntegerModelError("a residual block without its add; export the model again")
         if len(self.labels) != self.weighted[-1].codes.shape[0]:
             raise IntegerModelError(f"{len(self.labels)} labels for the model's outputs; corrupt")
 

@@ -13,7 +13,7 @@ from ecqx.data.images import load_images
 from ecqx.export import onnx_conv
 from ecqx.integer import conv_engine
 from ecqx.integer.conv_build import FoldedLayer, build_conv, fold
-from ecqx.integer.conv_model import ConvIntegerModel
+from ecqx.integer.conv_model import ConvIntegerModel, ConvOp
 from ecqx.integer.model import IntegerModelError
 from ecqx.model import vision
 
@@ -100,8 +100,52 @@ def test_corrupt_files_and_unsupported_layers_are_refused(tiny_vgg, tiny_images,
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(IntegerModelError, match="not a readable"):
         ConvIntegerModel.load(tmp_path / "junk.npz")
-    resnet = dataclasses.replace(ck, architecture={**ck.architecture, "name": "resnet18"})
-    net = vision.build("resnet18", 10, ck.architecture["width"])
-    resnet.state = {k: v.numpy() for k, v in net.state_dict().items()}
-    with pytest.raises(IntegerModelError, match="residual"):
-        fold(resnet)
+
+
+def test_unsupported_layers_are_named(tiny_vgg, monkeypatch):
+    ck = Checkpoint.load(tiny_vgg)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Dropout(), torch.nn.Flatten())
+    monkeypatch.setitem(vision.BUILDERS, "odd", lambda n, w: net)
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    odd = dataclasses.replace(ck, architecture={**ck.architecture, "name": "odd"}, state=state)
+    with pytest.raises(IntegerModelError, match=r"layer 1 \(Dropout\) is not supported"):
+        fold(odd)
+
+
+def test_resnet_blocks_reach_the_integer_model_and_onnx(tiny_resnet, tiny_images, tmp_path):
+    from ecqx.export.conv_pipeline import torch_predictions
+
+    ck = Checkpoint.load(tiny_resnet)
+    data = load_images(tiny_images)
+    model = build_conv(ck, data.images["train"][:64])
+    kinds = [(op.kind, op.branch) for op in model.ops]
+    assert kinds.count(("fork", "main")) == kinds.count(("add", "main")) == 8
+    assert kinds.count(("conv", "shortcut")) == 3 and ("avgpool", "main") in kinds
+    model.save(tmp_path / "r.npz")
+    model = ConvIntegerModel.load(tmp_path / "r.npz")
+    ref = conv_engine.run(model, model.quantize_input(data.images["test"]))
+    agree = (torch_predictions(ck, data.images["test"]) == ref.argmax(1)).mean()
+    assert agree >= 0.75  # BN folded, int8 activations; a barely trained net has close calls
+    path = onnx_conv.export(model, tmp_path / "r.onnx")
+    for level in onnx_conv.LEVELS:
+        ties = onnx_conv.near_ties(model, path, data.images["test"], level)
+        assert not ties["unexplained"]
+        got = onnx_conv.run(path, data.images["test"], level)
+        assert int((got != ref).any(1).sum()) <= ties["differing_samples"]
+
+
+def test_residual_add_is_the_correctly_rounded_sum():
+    from ecqx.integer.conv_build import _add_op
+    from ecqx.integer.conv_engine import add
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(-128, 128, (64, 4, 3, 3)).astype(np.int8)
+    b = rng.integers(-128, 128, (64, 4, 3, 3)).astype(np.int8)
+    op = _add_op(ConvOp(kind="add", name="t", relu=False), a, 0.037, b, 0.011)
+    exact = (a.astype(np.float64) * 0.037 + b.astype(np.float64) * 0.011) / op.out_scale
+    want = np.clip(np.floor(exact + 0.5), -128, 127)
+    got = add(op, a, b)
+    off = got != want
+    # only where the 31-bit multipliers' error can reach a half
+    assert np.abs(exact[off] - np.floor(exact[off]) - 0.5).max(initial=0) < 1e-6
+    assert off.mean() < 0.001
