@@ -18,8 +18,8 @@ DESCRIPTION = (
     "accumulators, fixed-point requantization) from a trained checkpoint, prove its "
     "accumulators cannot overflow, and write the requested formats into --out, each checked "
     "against the integer reference engine on the test split. --target cortex-m renders the C "
-    "kernel into the PlatformIO firmware and builds it. A conv net's run (--arch vgg16, vgg16bn, resnet18) "
-    "exports its integer model with BatchNorm folded, ONNX and NNC."
+    "kernel into the PlatformIO firmware and builds it. A conv net's run (--arch vgg16, "
+    "vgg16bn, resnet18) exports its integer model with BatchNorm folded, ONNX and NNC."
 )
 
 
