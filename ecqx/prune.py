@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,7 +57,7 @@ FINE_TUNE_EPOCH_OFFSET = 1000  # augmentation draws apart from those of training
 @dataclasses.dataclass
 class Task:
     model: nn.Module
-    epoch_inputs: object  # Callable[[int], Tensor]
+    epoch_inputs: Callable[[int], torch.Tensor]  # one epoch's augmented training inputs
     y: torch.Tensor
     evals: dict  # split -> (x, y)
 

@@ -11,6 +11,7 @@ is refused with the layer it stopped at."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,11 @@ from ecqx.integer.conv_engine import accumulate, add, run_op
 from ecqx.integer.conv_model import ADD_SHIFT_MAX, ConvIntegerModel, ConvOp
 from ecqx.integer.model import MULTIPLIER_MAX, IntegerModelError
 from ecqx.integer.requant import INT32_MAX, multiplier_of, quantize_float, quantize_multiplier
+
+if TYPE_CHECKING:  # torch is imported where the model is walked, not to read this module
+    from torch import nn
+
+    from ecqx.model.vision import BasicBlock
 
 
 @dataclass
@@ -47,8 +53,14 @@ def _unsupported(i: int, what: str) -> IntegerModelError:
     )
 
 
-def _folded(name: str, m: object, bn: object, relu: bool, qlayers: dict,
-            branch: str = "main") -> FoldedLayer:  # fmt: skip
+def _folded(
+    name: str,
+    m: nn.Conv2d | nn.Linear,
+    bn: nn.BatchNorm2d | None,
+    relu: bool,
+    qlayers: dict,
+    branch: str = "main",
+) -> FoldedLayer:
     """One Conv2d/Linear with the BatchNorm after it (or None) folded."""
     import torch
     from torch import nn
@@ -79,7 +91,7 @@ def _folded(name: str, m: object, bn: object, relu: bool, qlayers: dict,
     )  # fmt: skip
 
 
-def _block(i: int, b: object, qlayers: dict) -> list:
+def _block(i: int, b: BasicBlock, qlayers: dict) -> list:
     """A ResNet basic block: fork, conv1+BN1+ReLU, conv2+BN2, [shortcut conv+BN], add+ReLU."""
     from torch import nn
 
