@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ecqx.checkpoint import Checkpoint
 from ecqx.config import IMAGE_ARCHS, ConfigError, TrainConfig
-from ecqx.data.images import ImageData
+from ecqx.data.images import ImageData, normalize_images
 from ecqx.files import write_json
 from ecqx.model import vision
 from ecqx.run import RunDir
@@ -38,9 +38,8 @@ MIXED_SAMPLES = 512  # training images whose relevance sets per-layer bit widths
 
 
 def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
-    """uint8 [N, H, W, 3] -> normalized float32 [N, 3, H, W]."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    return (x - torch.from_numpy(mean).view(1, 3, 1, 1)) / torch.from_numpy(std).view(1, 3, 1, 1)
+    """uint8 [N, H, W, 3] -> normalized float32 [N, 3, H, W] (``normalize_images``)."""
+    return torch.from_numpy(np.ascontiguousarray(normalize_images(images, mean, std)))
 
 
 def random_crops(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ecqx.checkpoint import Checkpoint
-from ecqx.data.images import load_images
+from ecqx.data.images import load_images, normalize_images
 from ecqx.export import nnr, onnx_conv
 from ecqx.files import exclusive, write_json
 from ecqx.integer import conv_engine
@@ -33,9 +33,8 @@ def torch_predictions(ck: Checkpoint, images: np.ndarray) -> np.ndarray:
     net = vision.build(arch["name"], int(arch["num_classes"]), float(arch["width"]))
     net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ck.state.items()})
     net.eval()
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.from_numpy(ck.input_mean).view(1, -1, 1, 1)
-    x = (x - mean) / torch.from_numpy(ck.input_std).view(1, -1, 1, 1)
+    x = torch.from_numpy(np.ascontiguousarray(normalize_images(images, ck.input_mean,
+                                                               ck.input_std)))  # fmt: skip
     with torch.no_grad():
         return net(x).argmax(1).numpy()
 

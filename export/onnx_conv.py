@@ -24,6 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from ecqx.data.images import PIXEL_MAX
 from ecqx.export.onnx_qdq import LEVELS, _session, checked_model
 from ecqx.integer.conv_model import ConvIntegerModel, ConvOp
 
@@ -94,7 +95,7 @@ def _build(model: ConvIntegerModel) -> _Graph:
     c = model.input_shape[0]
     g = _Graph()
     g.inits += [
-        helper.make_tensor("pixel_scale", F32, [], [255.0]),
+        helper.make_tensor("pixel_scale", F32, [], [PIXEL_MAX]),
         helper.make_tensor("input_mean", F32, [1, c, 1, 1], model.input_mean.tolist()),
         helper.make_tensor("input_std", F32, [1, c, 1, 1], model.input_std.tolist()),
         helper.make_tensor("zero_i8", I8, [], [0]),

@@ -26,6 +26,7 @@ from ecqx.errors import EcqxError
 
 SPLITS = ("train", "test")
 IMAGE_SIZE = 32
+PIXEL_MAX = 255.0  # uint8 pixels are divided by this before the per-channel standardization
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_TEST = "test_batch"
@@ -90,6 +91,15 @@ class ImageData:
         """Per-channel mean and std of the training images in [0, 1] (float32 [3])."""
         x = self.images["train"].astype(np.float64) / 255.0
         return x.mean((0, 1, 2)).astype(np.float32), (x.std((0, 1, 2)) + 1e-6).astype(np.float32)
+
+
+def normalize_images(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """uint8 images [N, H, W, C] -> the networks' float32 input [N, C, H, W]:
+    ``(pixel / 255 - mean[c]) / std[c]``, the one definition training, the integer model's
+    input quantization and the export checks share (the ONNX graph computes the same)."""
+    x = np.asarray(images, np.float32).transpose(0, 3, 1, 2) / np.float32(PIXEL_MAX)
+    c = (1, -1, 1, 1)
+    return (x - np.asarray(mean, np.float32).reshape(c)) / np.asarray(std, np.float32).reshape(c)
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:

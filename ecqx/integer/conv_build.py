@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecqx.checkpoint import Checkpoint
+from ecqx.data.images import normalize_images
 from ecqx.integer.build import CALIBRATION_PERCENTILE, calibrated_scale
 from ecqx.integer.conv_engine import accumulate, add, run_op
 from ecqx.integer.conv_model import ADD_SHIFT_MAX, ConvIntegerModel, ConvOp
@@ -229,8 +230,7 @@ def build_conv(ck: Checkpoint, calibration: np.ndarray) -> ConvIntegerModel:
         input_std=np.asarray(ck.input_std, np.float32),
         meta={"architecture": ck.architecture, "bn_folded": True},
     )
-    x_norm = np.asarray(calibration, np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
-    x_norm = (x_norm - model.input_mean.reshape(1, -1, 1, 1)) / model.input_std.reshape(1, -1, 1, 1)
+    x_norm = normalize_images(calibration, model.input_mean, model.input_std)
     s_x = calibrated_scale(x_norm)
     model.input_scale = s_x
     x = quantize_float(x_norm, s_x)

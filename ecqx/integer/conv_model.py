@@ -162,10 +162,10 @@ class ConvIntegerModel:
 
     def quantize_input(self, images: np.ndarray) -> np.ndarray:
         """uint8 images [N, H, W, C] -> the int8 input [N, C, H, W]."""
+        from ecqx.data.images import normalize_images
         from ecqx.integer.requant import quantize_float
 
-        x = np.asarray(images, np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
-        x = (x - self.input_mean.reshape(1, -1, 1, 1)) / self.input_std.reshape(1, -1, 1, 1)
+        x = normalize_images(images, self.input_mean, self.input_std)
         return quantize_float(x, self.input_scale)
 
     def identity(self) -> str:
