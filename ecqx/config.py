@@ -70,6 +70,7 @@ class TrainConfig:
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     grad_scaling: str = "steps"
     p_bounds: str = P_BOUNDS[0]
+    beta_max: float = 1.0  # ECQx: the largest relevance exponent the beta search may pick
     seed: int = 0
 
     def validate(self) -> None:
@@ -95,7 +96,7 @@ class TrainConfig:
 # version lacks the field and means this (not today's default, which may differ).
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
-          "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0}  # fmt: skip
+          "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -128,6 +129,7 @@ _RANGES = {
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "spec_masks": (lambda v: _int(v) and 0 <= v <= 4, "an integer 0..4"),
     "relevance_every": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "beta_max": (lambda v: _finite(v) and 1 <= v <= 64, "a number in [1, 64]"),
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
 }
 

@@ -216,6 +216,10 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="ECQx: what p bounds - extra = the zeros relevance adds (the paper); "
                    "both = also the weights relevance keeps from zero (default "
                    f"{d.p_bounds})")  # fmt: skip
+    p.add_argument("--beta-max", type=float, default=d.beta_max,
+                   help="ECQx: the largest relevance exponent beta the per-layer search may "
+                   "pick, >= 1 (the paper: 1; at p >= 0.5 that cap binds on MLP_GSC) "
+                   f"(default {d.beta_max:g})")  # fmt: skip
     if seeds:
         p.add_argument("--seeds", type=listed(int), default=[d.seed],
                        help="comma-separated seeds; each one pre-trains its own float model "
@@ -227,7 +231,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
-                    "grad_scaling", "p_bounds", "criterion", "bit_budget")  # fmt: skip
+                    "grad_scaling", "p_bounds", "criterion", "bit_budget", "beta_max")  # fmt: skip
 
 
 MODEL_OPTIONS = ("arch", "width")  # add_model_options (`ecqx train` only)

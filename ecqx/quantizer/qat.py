@@ -138,6 +138,7 @@ class Quantizer:
         lam_scale: float = 1.0,
         lam_mode: str = _CLI.lam_mode,
         relevance_every: int = _CLI.relevance_every,
+        beta_max: float = _CLI.beta_max,
     ) -> None:
         if lam_mode not in LAMBDA_MODES:
             raise ValueError(f"lam_mode must be one of {LAMBDA_MODES}, got {lam_mode!r}")
@@ -176,6 +177,10 @@ class Quantizer:
         # step only: the running relevance is a momentum average anyway, and between searches
         # each layer keeps its beta (the p guarantee is still enforced at every assignment)
         self.relevance_every = relevance_every
+        # the paper searches beta in [0, 1]; at p >= 0.5 that cap binds on MLP_GSC
+        if beta_max < 1:
+            raise ValueError(f"beta_max must be >= 1, got {beta_max}")
+        self.beta_max = beta_max
         self.steps = 0
         largest = max(m.weight.numel() for _, m in named)
         self.layers: list[LayerState] = []
@@ -232,8 +237,10 @@ class Quantizer:
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
 
     def _search_beta(self, g: torch.Tensor, t: torch.Tensor) -> float:
+        # beta in [0, beta_max] on g is beta / beta_max in [0, 1] on beta_max * g
         both = self.p_bounds == "both"
-        return search_beta(g, t, self.p, self.beta_resolution, both)[0]
+        scaled = g if self.beta_max == 1.0 else g * self.beta_max
+        return self.beta_max * search_beta(scaled, t, self.p, self.beta_resolution, both)[0]
 
     def update_relevance(self, raw: list[torch.Tensor]) -> None:
         # one update stands for relevance_every steps: the momentum that averages over the

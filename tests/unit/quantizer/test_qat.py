@@ -242,3 +242,23 @@ def test_relevance_every_1_is_the_per_step_algorithm():
         assert torch.equal(sa.codes, sb.codes) and torch.equal(sa.relevance, sb.relevance)
         assert sa.beta == sb.beta
     assert a.momentum == 0.1 and a.steps == 6
+
+
+def test_beta_max_lets_relevance_zero_more_within_p():
+    from ecqx.quantizer.assign import ecq_assign
+
+    zeros = {}
+    for beta_max in (1.0, 8.0):
+        model, x, y = pretrained(1)
+        q = Quantizer(model, bits=4, lam=0.5, p=0.9, criterion=LRP(), beta_max=beta_max)
+        q.step(x[:200], y[:200])
+        zeros[beta_max] = sum(int((s.codes == 0).sum()) for s in q.layers)
+        for s in q.layers:
+            assert 0 <= s.beta <= beta_max
+            ecq_zero = (ecq_assign(s.shadow.detach(), s.grid, s.lam) == 0).sum().item()
+            assert (s.codes == 0).sum().item() - ecq_zero <= 0.9 * s.codes.numel()
+        if beta_max > 1:
+            assert max(s.beta for s in q.layers) > 1  # the cap of 1 was binding
+    assert zeros[8.0] > zeros[1.0]
+    with pytest.raises(ValueError, match="beta_max"):
+        Quantizer(pretrained(1)[0], beta_max=0.5)
