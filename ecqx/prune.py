@@ -71,7 +71,7 @@ def load_task(ck: Checkpoint, cfg: TrainConfig, dev: torch.device) -> Task:
         from ecqx.train_images import METRIC_SPLITS, random_crops, to_tensor
 
         data = load_images(ck.data_root)
-        model = vision.build(arch["name"], int(arch["num_classes"]), float(arch["width"]))
+        model = vision.from_checkpoint(arch, ck.state)
         x = {s: to_tensor(data.images[s], ck.input_mean, ck.input_std) for s in data.images}
         y = {s: torch.from_numpy(data.labels[s]) for s in data.labels}
 
@@ -89,6 +89,7 @@ def load_task(ck: Checkpoint, cfg: TrainConfig, dev: torch.device) -> Task:
         data = load_data(ck, None)
         norm = (ck.input_mean.astype(np.float64), ck.input_std.astype(np.float64))
         model = mlp_gsc(in_features=int(arch["in_features"]), num_classes=int(arch["num_classes"]))
+        model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ck.state.items()})
 
         def gsc_inputs(epoch: int) -> torch.Tensor:
             return epoch_features(data, cfg, norm, FINE_TUNE_EPOCH_OFFSET + epoch).to(dev)
@@ -97,7 +98,6 @@ def load_task(ck: Checkpoint, cfg: TrainConfig, dev: torch.device) -> Task:
                      torch.from_numpy(data.labels(s)).to(dev))
                  for s in ("training", "validation", "testing")}  # fmt: skip
         inputs, y_train = gsc_inputs, torch.from_numpy(data.labels("training")).to(dev)
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ck.state.items()})
     return Task(model.to(dev), inputs, y_train, evals)
 
 

@@ -29,9 +29,7 @@ def torch_predictions(ck: Checkpoint, images: np.ndarray) -> np.ndarray:
 
     from ecqx.model import vision
 
-    arch = ck.architecture
-    net = vision.build(arch["name"], int(arch["num_classes"]), float(arch["width"]))
-    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ck.state.items()})
+    net = vision.from_checkpoint(ck.architecture, ck.state)
     net.eval()
     x = torch.from_numpy(np.ascontiguousarray(normalize_images(images, ck.input_mean,
                                                                ck.input_std)))  # fmt: skip

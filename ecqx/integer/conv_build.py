@@ -110,14 +110,11 @@ def _block(i: int, b: BasicBlock, qlayers: dict) -> list:
 
 def fold(ck: Checkpoint) -> list[FoldedLayer | ConvOp]:
     """The checkpoint's model as folded layers and pooling/flatten ops, in forward order."""
-    import torch
     from torch import nn
 
     from ecqx.model import vision
 
-    arch = ck.architecture
-    model = vision.build(arch["name"], int(arch["num_classes"]), float(arch["width"]))
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in ck.state.items()})
+    model = vision.from_checkpoint(ck.architecture, ck.state)
     qlayers = ck.quantizer.get("layers", {})
     mods = list(model)
     plan: list[FoldedLayer | ConvOp] = []

@@ -116,6 +116,17 @@ BUILDERS = {
 }
 
 
+def from_checkpoint(architecture: dict, state: dict) -> nn.Sequential:
+    """The conv net a checkpoint describes (``architecture``: name, num_classes, width) with
+    its parameters ``state`` (numpy arrays, as checkpoints store them)."""
+    import numpy as np
+
+    net = build(architecture["name"], int(architecture["num_classes"]),
+                float(architecture["width"]))  # fmt: skip
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    return net
+
+
 def build(name: str, num_classes: int, width: float) -> nn.Sequential:
     """One of ``BUILDERS`` (the names ``ecqx.config.IMAGE_ARCHS`` lists)."""
     if name not in BUILDERS:

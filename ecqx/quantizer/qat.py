@@ -228,7 +228,8 @@ class Quantizer:
                 # float32 rounding at a breakpoint can differ from the search's count by a
                 # weight or two; step beta down until the guarantee holds exactly.
                 while s.beta > 0 and int((codes == 0).sum()) > budget:
-                    s.beta = max(0.0, s.beta - 1.0 / self.beta_resolution)
+                    # one step of the search's grid (beta_max / resolution)
+                    s.beta = max(0.0, s.beta - self.beta_max / self.beta_resolution)
                     codes = choose_codes(costs, g, s.beta, t)
             s.codes = codes.reshape(s.shadow.shape)
             if s.keep is not None:
