@@ -45,7 +45,7 @@ def symbols(elf: Path) -> list[Symbol]:
 FRONT_END = ("ecqx_mfcc", "ecqx_quantize_features", "ecqx_features", "ecqx_stream", "ecqx_window",
              "ecqx_cos_q15", "ecqx_sin_q15", "ecqx_bitrev", "ecqx_mel_", "ecqx_log2_table",
              "ecqx_dct_q20", "ecqx_input_mean", "ecqx_input_std", "ecqx_is_keyword",
-             "ecqx_block_exponent", "ecqx_log2_q16", "ecqx_rot",
+             "ecqx_block_exponent", "ecqx_log2_q16", "ecqx_rot", "ecqx_coeff_means",
              "ecqx_round_clamp", "ecqx_classify", "ecqx_frontend_scratch")  # fmt: skip
 NETWORK = ("ecqx_fc_", "ecqx_infer", "ecqx_l", "ecqx_buf_", "ecqx_acc", "ecqx_requant",
            "ecqx_argmax", "ecqx_labels", "ecqx_label")  # fmt: skip

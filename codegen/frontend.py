@@ -51,6 +51,7 @@ def frontend_context(model: IntegerModel, stream: RecognizerParams | None = None
             "frames": p.frames,
             "mels": p.n_mels,
             "coeffs": p.n_mfcc,
+            "cmn": p.cmn,
             "log_floor_q16": t.log_floor_q16,
             "window_q15": c_array(t.window, 12),
             "cos_q15": c_array(t.cos, 12),

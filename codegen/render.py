@@ -83,9 +83,11 @@ def context(p: Plan, stream: RecognizerParams | None = None) -> dict:
 
 
 def frontend_scratch_bytes(fe: dict) -> int:
-    """Bytes of ECQX_MFCC_SCRATCH_WORDS (kernels/frontend/ecqx_frontend.h), in int64 units."""
+    """Bytes of ecqx_frontend_scratch (ECQX_FRONTEND_SCRATCH_WORDS), in int64 units."""
     half = fe["fft_len"] // 2
     words = 2 * half + 2 * (half + 1) + fe["mels"]
+    if fe["cmn"]:  # the window's coefficients wait there for their means
+        words += fe["frames"] * fe["coeffs"]
     return (words + 1) // 2 * 8
 
 

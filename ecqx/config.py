@@ -38,6 +38,8 @@ PRUNE_STRUCTURES = ("weights", "units")
 PRUNE_CRITERIA = (*CRITERIA, "magnitude")
 # MFCC arithmetic: the device's fixed-point front end (what the C library computes), or float64
 FEATURES = ("fixed", "float")
+# cepstral mean normalization of the MFCC by default (the front end's and training's default)
+DEFAULT_CMN = True
 
 
 class ConfigError(EcqxError, ValueError):
@@ -66,6 +68,7 @@ class TrainConfig:
     distill: float = 0.0  # weight of the float model's soft targets in the QAT loss (0 = off)
     weight_decay: float = 5e-4
     features: str = FEATURES[0]
+    cmn: bool = DEFAULT_CMN  # cepstral mean normalization of each clip's (window's) MFCC
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     grad_scaling: str = "steps"
@@ -96,7 +99,8 @@ class TrainConfig:
 # version lacks the field and means this (not today's default, which may differ).
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
-          "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0}  # fmt: skip
+          "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0,
+          "cmn": False}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -116,6 +120,7 @@ _RANGES = {
     "criterion": (lambda v: v in CRITERIA, " or ".join(CRITERIA)),
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
+    "cmn": (lambda v: isinstance(v, bool), "true or false"),
     "grad_scaling": (lambda v: v in GRAD_SCALINGS, " or ".join(GRAD_SCALINGS)),
     "p_bounds": (lambda v: v in P_BOUNDS, " or ".join(P_BOUNDS)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),

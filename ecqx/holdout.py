@@ -20,7 +20,7 @@ import numpy as np
 from ecqx.checkpoint import Checkpoint, load_tree
 from ecqx.config import TrainConfig
 from ecqx.data.audio import DataError
-from ecqx.data.features import MfccParams
+from ecqx.data.features import params_for
 from ecqx.data.gsc import LABELS, SILENCE, SPLITS, GSCData
 from ecqx.data.synth import speaker_families
 from ecqx.data.voices import FAMILIES
@@ -71,7 +71,7 @@ def holdout(
     present = [f for f in FAMILIES if f in set(speaker_families(data).values())]
     if len(present) < 2:
         raise DataError(f"{data} has the families {present}; leaving one out needs two")
-    params = MfccParams(arithmetic=cfg.features)
+    params = params_for(cfg)
     rows = []
     for fam in families or present:
         if fam not in present:

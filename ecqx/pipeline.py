@@ -70,7 +70,7 @@ def run_pipeline(
     """Every stage into ``work``; finished training runs are reused."""
     from ecqx.codegen.firmware_build import export_cortex_m, firmware_table
     from ecqx.codegen.frontend import has_frontend
-    from ecqx.data.features import MfccParams
+    from ecqx.data.features import params_for
     from ecqx.data.gsc import GSCData
     from ecqx.data.synth import generate
     from ecqx.export.choices import TARGETS
@@ -95,7 +95,7 @@ def run_pipeline(
         m = json.loads(run.metrics.read_text())
         log("      reusing the finished training run")
     else:
-        data_ = GSCData(data_dir, params=MfccParams(arithmetic=cfg.features))
+        data_ = GSCData(data_dir, params=params_for(cfg))
         m = train(data_, model_dir, cfg, device=device)
     log(metrics_table(m))
     log("[3/6] exporting the integer model: ONNX QDQ, TFLite, C, NNC")

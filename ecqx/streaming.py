@@ -11,7 +11,7 @@ import numpy as np
 
 from ecqx.codegen.frontend import feature_params
 from ecqx.data.features import MfccParams
-from ecqx.data.fixed_mfcc import Q_OUT, stream_coefficients
+from ecqx.data.fixed_mfcc import Q_OUT, stream_coefficients, subtract_frame_means
 from ecqx.data.stream import Event, Stream
 from ecqx.integer import engine
 from ecqx.integer.model import IntegerModel, IntegerModelError
@@ -35,8 +35,10 @@ def reference(model: IntegerModel, pcm: np.ndarray, rp: RecognizerParams) -> Str
     p = feature_params(model)
     coeffs = stream_coefficients(pcm, p)
     last = np.arange(p.frames - 1, len(coeffs), rp.infer_every)
-    windows = np.stack([coeffs[t - p.frames + 1 : t + 1].reshape(-1) for t in last])
-    x = model.quantize_input(windows * np.float32(2.0**-Q_OUT))
+    windows = np.stack([coeffs[t - p.frames + 1 : t + 1] for t in last])
+    if p.cmn:
+        windows = subtract_frame_means(windows)
+    x = model.quantize_input(windows.reshape(len(last), -1) * np.float32(2.0**-Q_OUT))
     logits = engine.run(model, x)
     dets = decide(logits, p.frames - 1, is_keyword(model.labels), rp,
                   threshold_q(rp, model.output_scale))  # fmt: skip

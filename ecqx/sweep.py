@@ -146,10 +146,10 @@ def fp_cache(out: Path, seed: int) -> Path:
 
 
 def _load(data_dir: Path, base: TrainConfig) -> object:
-    from ecqx.data.features import MfccParams
+    from ecqx.data.features import params_for
     from ecqx.data.gsc import GSCData
 
-    return GSCData(Path(data_dir), params=MfccParams(arithmetic=base.features))
+    return GSCData(Path(data_dir), params=params_for(base))
 
 
 def _limit_threads(threads: int) -> None:

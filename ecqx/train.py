@@ -378,10 +378,11 @@ def train(
     cfg.validate()
     if cfg.arch != "mlp_gsc":
         raise ConfigError(f"arch {cfg.arch!r} trains on images (ecqx.train_images), not on MFCCs")
-    if data.params.arithmetic != cfg.features:
+    if (data.params.arithmetic, data.params.cmn) != (cfg.features, cfg.cmn):
         raise ConfigError(
-            f"the data's MFCC are {data.params.arithmetic}, the run asks for "
-            f"--features {cfg.features}: load the data with MfccParams(arithmetic=cfg.features)"
+            f"the data's MFCC are {data.params.arithmetic} with cmn {data.params.cmn}, the run "
+            f"asks for --features {cfg.features} with cmn {cfg.cmn}: load the data with "
+            "ecqx.data.features.params_for(cfg)"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

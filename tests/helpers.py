@@ -32,17 +32,20 @@ def hard_clips(n=12, seed=0):
     return np.array(out, np.int16)
 
 
-def audio_integer_model(seed=0, widths=(64, 32), bits=4, sparsity=0.6):
-    """A small random IntegerModel on the fixed-point MFCC (735 inputs), normalized and
-    calibrated on the features of ``test_clips``; returns (model, clips)."""
+def audio_integer_model(seed=0, widths=(64, 32), bits=4, sparsity=0.6, cmn=None):
+    """A small random IntegerModel on the fixed-point MFCC (735 inputs; mean normalized per
+    clip with ``cmn``, default: as DEFAULT_MFCC), normalized and calibrated on the features of
+    ``test_clips``; returns (model, clips)."""
+    from dataclasses import replace
 
     from ecqx.data.features import DEFAULT_MFCC, mfcc
 
+    params = DEFAULT_MFCC if cmn is None else replace(DEFAULT_MFCC, cmn=cmn)
     clips = hard_clips(24, seed)
-    feats = mfcc(clips, DEFAULT_MFCC)
+    feats = mfcc(clips, params)
     model, _ = random_integer_model(seed, (feats.shape[1], *widths, 5), bits, sparsity,
                                     mean_std=(feats.mean(0), feats.std(0) + 0.5), calib=feats,
-                                    meta={"mfcc": DEFAULT_MFCC.to_dict()})  # fmt: skip
+                                    meta={"mfcc": params.to_dict()})  # fmt: skip
     return model, clips
 
 

@@ -184,6 +184,11 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="MFCC arithmetic: fixed = the integer front end the exported C library "
                    "runs on the device (bit-exact), float = float64 (default "
                    f"{d.features})")  # fmt: skip
+    p.add_argument("--cmn", action=argparse.BooleanOptionalAction, default=d.cmn,
+                   help="cepstral mean normalization: subtract each coefficient's mean over the "
+                   "clip's frames (on the device: over the window's), which removes a fixed "
+                   "channel colour, gain and a voice's spectral tilt (default "
+                   f"{'--cmn' if d.cmn else '--no-cmn'})")  # fmt: skip
     p.add_argument("--spec-masks", type=int, default=d.spec_masks,
                    help="SpecAugment on the training MFCCs: this many time masks (up to 6 "
                    "frames) and coefficient masks (up to 3) per example, 0..4 (default "
@@ -229,7 +234,7 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
-SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features",
+SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features", "cmn",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
                     "grad_scaling", "p_bounds", "criterion", "bit_budget", "beta_max")  # fmt: skip
 

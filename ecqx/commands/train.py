@@ -38,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
 
     if cfg.arch in IMAGE_ARCHS:
         return run_images(args, cfg)
-    from ecqx.data.features import MfccParams
+    from ecqx.data.features import params_for
     from ecqx.data.gsc import GSCData
     from ecqx.run import RunDir
     from ecqx.train import metrics_table, train
 
     out = Path(args.out)
-    data = GSCData(Path(args.data), params=MfccParams(arithmetic=cfg.features))
+    data = GSCData(Path(args.data), params=params_for(cfg))
     m = train(data, out, cfg, device=args.device)
     print(metrics_table(m))
     print(f"checkpoint: {RunDir(out).checkpoint}\nmetrics:    {RunDir(out).metrics}")

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ecqx.config import FEATURES
+from ecqx.config import DEFAULT_CMN, FEATURES
 from ecqx.data.fixed_mfcc import VERSION as FIXED_POINT_VERSION
 
 
@@ -33,7 +33,7 @@ class MfccParams:
     f_min: float = 20.0
     f_max: float = 8000.0
     log_floor: float = 1e-6
-    cmn: bool = False  # subtract each clip's mean over its frames from every coefficient
+    cmn: bool = DEFAULT_CMN  # subtract each clip's mean over its frames from every coefficient
     arithmetic: str = FEATURES[0]  # "fixed": the device's integer front end; "float": float64
     fixed_point_version: int = FIXED_POINT_VERSION  # the definition that computed them
 
@@ -51,8 +51,8 @@ class MfccParams:
     @classmethod
     def from_dict(cls, d: dict) -> MfccParams:
         """Parameters recorded by this or an older ecqx (which had only float arithmetic and
-        recorded no ``arithmetic``)."""
-        return cls(**{"arithmetic": "float", **d})
+        no mean normalization, and recorded neither)."""
+        return cls(**{"arithmetic": "float", "cmn": False, **d})
 
     def __post_init__(self) -> None:
         if self.arithmetic not in FEATURES:
@@ -60,12 +60,15 @@ class MfccParams:
         if self.arithmetic == "fixed":
             from ecqx.data.fixed_mfcc import check_params
 
-            if self.cmn:
-                raise ValueError("cepstral mean normalization is only defined for float MFCC")
             check_params(self)
 
 
 DEFAULT_MFCC = MfccParams()
+
+
+def params_for(cfg) -> MfccParams:  # noqa: ANN001 - a TrainConfig
+    """The MFCC parameters a training configuration asks for (arithmetic, mean normalization)."""
+    return MfccParams(arithmetic=cfg.features, cmn=cfg.cmn)
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:

@@ -14,7 +14,11 @@ It follows the float front end of ``features.py`` step by step, in integers:
 5. log2 of each mel energy in Q16 (leading-bit position + a 65-entry table, linearly
    interpolated), minus the block exponent and the fixed scale of steps 1-4, floored at the
    float front end's ``log_floor``;
-6. a DCT-II in Q20 that also converts log2 to the natural log; output int32 in Q10.
+6. a DCT-II in Q20 that also converts log2 to the natural log; output int32 in Q10;
+7. optionally (``MfccParams.cmn``) cepstral mean normalization over the clip's frames, in
+   the same Q10 integers: each coefficient's mean over the frames, rounded half up
+   (``frame_means``), is subtracted. It works on the finished coefficients, so the
+   definition of steps 1-6 (``VERSION``) is unchanged.
 
 So ``coefficients / 1024`` equals the float front end's MFCC up to the rounding of the
 fixed-point steps (tested). Normalization and the int8 input quantization are the integer
@@ -131,7 +135,8 @@ def to_pcm16(clips: np.ndarray) -> np.ndarray:
 
 def stream_coefficients(pcm: np.ndarray, p) -> np.ndarray:  # noqa: ANN001
     """int16 PCM of any length -> int32 MFCC [frames, n_mfcc] (Q10) of every frame that fits:
-    frame f covers samples [f * hop, f * hop + window), as in a clip."""
+    frame f covers samples [f * hop, f * hop + window), as in a clip. Not mean normalized:
+    with ``p.cmn`` each inference window subtracts its own frame means."""
     pcm = np.ascontiguousarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 1 or pcm.size < p.window:
         raise ValueError(f"a stream is int16 PCM of >= {p.window} samples, got {pcm.dtype} "
@@ -149,8 +154,26 @@ def _table_args(p) -> tuple:  # noqa: ANN001
             t.log2_table, t.dct, np.int64(t.log_floor_q16))  # fmt: skip
 
 
+def frame_means(coeffs: np.ndarray) -> np.ndarray:
+    """int32 Q10 coefficients [..., frames, n] -> each coefficient's mean over the frames,
+    int32 [..., n], rounded half up: floor((2 * sum + frames) / (2 * frames)), the integer
+    division that ``ecqx_coeff_means`` computes in C."""
+    c = np.asarray(coeffs)
+    if c.dtype != np.int32 or c.ndim < 2:
+        raise ValueError(f"frame_means takes int32 [..., frames, n], got {c.dtype} {c.shape}")
+    frames = c.shape[-2]
+    total = c.astype(np.int64).sum(axis=-2)
+    return ((2 * total + frames) // (2 * frames)).astype(np.int32)
+
+
+def subtract_frame_means(coeffs: np.ndarray) -> np.ndarray:
+    """Cepstral mean normalization of int32 [..., frames, n] in Q10 (step 7)."""
+    return coeffs - frame_means(coeffs)[..., None, :]
+
+
 def mfcc_fixed(pcm: np.ndarray, p) -> np.ndarray:  # noqa: ANN001
-    """int16 PCM clips [N, clip_samples] -> int32 MFCC [N, frames * n_mfcc] in Q10."""
+    """int16 PCM clips [N, clip_samples] -> int32 MFCC [N, frames * n_mfcc] in Q10, mean
+    normalized per clip when ``p.cmn``."""
     pcm = np.ascontiguousarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 2 or pcm.shape[1] != p.clip_samples:
         raise ValueError(f"fixed-point MFCC takes int16 PCM [N, {p.clip_samples}], got "
@@ -159,4 +182,6 @@ def mfcc_fixed(pcm: np.ndarray, p) -> np.ndarray:  # noqa: ANN001
     from ecqx.data.fixed_mfcc_loops import clips_mfcc  # numba: imported when first used
 
     clips_mfcc(pcm, p.hop, _table_args(p), p.n_fft, out)
+    if p.cmn:
+        out = subtract_frame_means(out)
     return out.reshape(len(pcm), -1)

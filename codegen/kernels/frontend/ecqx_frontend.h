@@ -5,6 +5,7 @@
 #ifndef ECQX_FRONTEND_H
 #define ECQX_FRONTEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if ((-1) >> 1) != -1
@@ -40,10 +41,17 @@ typedef struct {
  * scratch: ECQX_MFCC_SCRATCH_WORDS(p->fft_len, p->n_mels) int32 words, 8-byte aligned. */
 void ecqx_mfcc_frame(const ecqx_mfcc_t *p, const int16_t *frame, int32_t *coeffs, int32_t *scratch);
 
-/* Q10 coefficients -> int8 model input: q = round_half_even(((c / 1024 - mean) / std) / scale)
- * clamped to [-128, 127], in IEEE single precision exactly as the integer model's reference
- * (numpy float32) and ONNX's QuantizeLinear do. std > 0, scale > 0. */
-void ecqx_quantize_features(const int32_t *coeffs, const float *mean, const float *std, float scale,
-                            int32_t n, int8_t *out);
+/* Each coefficient's mean over the frames of coeffs [frames][n_coeffs] (Q10), rounded half
+ * up, into means [n_coeffs]: cepstral mean normalization subtracts them. 1 <= frames,
+ * |coefficient| < 2^30. */
+void ecqx_coeff_means(const int32_t *coeffs, int32_t frames, int32_t n_coeffs, int32_t *means);
+
+/* Q10 coefficients -> int8 model input: q = round_half_even((((c - offset) / 1024 - mean) / std)
+ * / scale) clamped to [-128, 127], in IEEE single precision exactly as the integer model's
+ * reference (numpy float32) and ONNX's QuantizeLinear do. offsets: [n] integers subtracted
+ * first (the frame means of cepstral mean normalization), or NULL for none; |c - offset|
+ * < 2^24 (exact in a float). std > 0, scale > 0. */
+void ecqx_quantize_features(const int32_t *coeffs, const int32_t *offsets, const float *mean,
+                            const float *std, float scale, int32_t n, int8_t *out);
 
 #endif /* ECQX_FRONTEND_H */

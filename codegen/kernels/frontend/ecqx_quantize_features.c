@@ -1,4 +1,4 @@
-/* Q10 coefficients -> int8 model input in IEEE single precision, operation for operation as
+/* Q10 coefficients (less their offsets) -> int8 model input in IEEE single precision, operation for operation as
  * numpy's float32 reference: (c * 2^-10 - mean) / std, then / scale, round half to even,
  * clamp. No libm: the rounding is done on the truncated integer part. */
 #include "ecqx_frontend.h"
@@ -22,11 +22,12 @@ static int8_t ecqx_round_clamp(float y)
     return (int8_t)(q > 127 ? 127 : q);
 }
 
-void ecqx_quantize_features(const int32_t *coeffs, const float *mean, const float *std, float scale,
-                            int32_t n, int8_t *out)
+void ecqx_quantize_features(const int32_t *coeffs, const int32_t *offsets, const float *mean,
+                            const float *std, float scale, int32_t n, int8_t *out)
 {
     for (int32_t i = 0; i < n; i++) {
-        const float x = ((float)coeffs[i] * (1.0f / (1 << ECQX_MFCC_Q_OUT)) - mean[i]) / std[i];
+        const int32_t c = offsets != NULL ? coeffs[i] - offsets[i] : coeffs[i];
+        const float x = ((float)c * (1.0f / (1 << ECQX_MFCC_Q_OUT)) - mean[i]) / std[i];
         out[i] = ecqx_round_clamp(x / scale);
     }
 }

@@ -72,12 +72,20 @@ int32_t ecqx_stream_push(ecqx_stream_t *s, const int16_t hop[ECQX_FRAME_HOP], ec
     if (newest < ECQX_NUM_FRAMES - 1 || (newest - (ECQX_NUM_FRAMES - 1)) % ECQX_STREAM_INFER_EVERY) {
         return 0;
     }
+#if ECQX_MFCC_CMN
+    /* the ring holds exactly the window's frames, and a sum does not care about their order */
+    int32_t means[ECQX_NUM_COEFFS];
+    ecqx_coeff_means(&s->coeffs[0][0], ECQX_NUM_FRAMES, ECQX_NUM_COEFFS, means);
+    const int32_t *offsets = means;
+#else
+    const int32_t *offsets = NULL;
+#endif
     /* the window's frames, oldest first, each normalized at its position */
     for (int32_t j = 0; j < ECQX_NUM_FRAMES; j++) {
         const int32_t f = (newest - (ECQX_NUM_FRAMES - 1) + j) % ECQX_NUM_FRAMES;
         const int32_t at = j * ECQX_NUM_COEFFS;
-        ecqx_quantize_features(s->coeffs[f], ecqx_input_mean + at, ecqx_input_std + at, ECQX_INPUT_SCALE,
-                               ECQX_NUM_COEFFS, s->features + at);
+        ecqx_quantize_features(s->coeffs[f], offsets, ecqx_input_mean + at, ecqx_input_std + at,
+                               ECQX_INPUT_SCALE, ECQX_NUM_COEFFS, s->features + at);
     }
     int8_t *slot = s->logits[s->inferences % ECQX_STREAM_AVERAGE];
     ecqx_infer(s->features, slot);

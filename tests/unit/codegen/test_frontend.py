@@ -2,16 +2,18 @@
 and UBSan): the Q10 coefficients, the int8 features after normalization and input
 quantization, and the logits of audio in, keyword out; on hard clips (silence, DC, full-scale
 square waves, a click, white noise, chirps at many levels). It compiles warning-free for the
-host and for Cortex-M0+/M3/M4/M33/M55; the streaming recognizer equals the reference."""
+host and for Cortex-M0+/M3/M4/M33/M55; the streaming recognizer equals the reference. Each
+with and without cepstral mean normalization."""
 
 import shutil
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from helpers import audio_integer_model, hard_clips, random_integer_model
 
-from ecqx.codegen.frontend import has_frontend
+from ecqx.codegen.frontend import feature_params, has_frontend
 from ecqx.codegen.host import C_FLAGS, compile_host, run_host, run_host_audio, run_host_mfcc
 from ecqx.codegen.render import FRONTEND_GENERATED, render
 from ecqx.data.features import DEFAULT_MFCC, mfcc
@@ -22,10 +24,10 @@ from ecqx.integer.recognize import RecognizerParams
 STREAM = RecognizerParams(threshold=0.02, min_count=2, suppression_frames=20)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "cmn"])
+def built(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("fe")
-    model, clips = audio_integer_model(seed=3)
+    model, clips = audio_integer_model(seed=3, cmn=request.param)
     # a recognizer that a random model triggers: low threshold, short suppression
     src = render(model, tmp / "c", stream=STREAM)
     return model, clips, src, compile_host(src.folder, tmp / "run", sanitize=True)
@@ -34,14 +36,14 @@ def built(tmp_path_factory):
 def test_c_mfcc_is_bit_exact_on_hard_clips(built):
     model, _, _, exe = built
     pcm = np.concatenate([hard_clips(18, seed=7), hard_clips(6, seed=8)])
-    got = run_host_mfcc(exe, pcm, DEFAULT_MFCC.size)
-    np.testing.assert_array_equal(got, mfcc_fixed(pcm, DEFAULT_MFCC))
+    got = run_host_mfcc(exe, pcm, DEFAULT_MFCC.size)  # the coefficients before any CMN
+    np.testing.assert_array_equal(got, mfcc_fixed(pcm, replace(DEFAULT_MFCC, cmn=False)))
 
 
 def test_c_audio_path_equals_reference_features_and_logits(built):
     model, clips, _, exe = built
     feats, logits = run_host_audio(exe, clips, model.in_features, model.num_classes)
-    x = model.quantize_input(mfcc(clips, DEFAULT_MFCC))
+    x = model.quantize_input(mfcc(clips, feature_params(model)))
     np.testing.assert_array_equal(feats, x)
     np.testing.assert_array_equal(logits, engine.run(model, x))
     # the features path of the same build agrees too, and the clips are not degenerate
@@ -61,7 +63,7 @@ def test_input_quantization_rounds_half_to_even_like_numpy(tmp_path, built):
         f"static const int32_t c[{c.size}] = {{{', '.join(map(str, c))}}};\n"
         f"int main(void) {{ float m[{c.size}] = {{0}}, s[{c.size}]; int8_t q[{c.size}];\n"
         f"  for (int i = 0; i < {c.size}; i++) s[i] = 1.0f;\n"
-        f"  ecqx_quantize_features(c, m, s, 2.0f, {c.size}, q);\n"
+        f"  ecqx_quantize_features(c, NULL, m, s, 2.0f, {c.size}, q);\n"
         f"  return fwrite(q, 1, {c.size}, stdout) == {c.size} ? 0 : 1; }}\n"
     )
     exe = tmp_path / "q"

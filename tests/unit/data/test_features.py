@@ -36,6 +36,15 @@ def test_cepstral_mean_normalization_removes_a_fixed_channel():
     assert not np.allclose(mfcc(3 * x), mfcc(x), atol=1e-1)
 
 
-def test_cmn_is_refused_for_the_fixed_point_front_end():
-    with pytest.raises(ValueError, match="only defined for float"):
-        MfccParams(cmn=True, arithmetic="fixed")
+def test_fixed_point_cmn_removes_a_fixed_channel_too():
+    """The integer mean normalization (frame means in Q10, rounded) leaves every coefficient's
+    mean over the frames within half a Q10 step of 0, and a gain change vanishes up to the
+    front end's rounding."""
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal(16000)).astype(np.float32)
+    p = MfccParams(cmn=True, arithmetic="fixed")
+    a = mfcc(x, p).reshape(p.frames, p.n_mfcc)
+    assert np.abs(a.mean(axis=0)).max() <= 0.5 / 1024
+    np.testing.assert_allclose(mfcc(x / 4, p), a.reshape(1, -1), atol=0.02)
+    float_cmn = mfcc(x, MfccParams(cmn=True, arithmetic="float")).reshape(a.shape)
+    np.testing.assert_allclose(a, float_cmn, atol=0.02)

@@ -7,7 +7,7 @@ import pytest
 from helpers import hard_clips
 
 from ecqx.data.features import MfccParams, mfcc
-from ecqx.data.fixed_mfcc import Q_OUT, mfcc_fixed, tables, to_pcm16
+from ecqx.data.fixed_mfcc import Q_OUT, frame_means, mfcc_fixed, tables, to_pcm16
 
 FIXED, FLOAT = MfccParams(arithmetic="fixed"), MfccParams(arithmetic="float")
 
@@ -48,7 +48,7 @@ def test_outputs_are_q10_integers_and_deterministic():
 
 
 def test_silence_sits_on_the_floor_and_level_moves_only_c0():
-    p = FIXED
+    p = MfccParams(arithmetic="fixed", cmn=False)  # the coefficients themselves
     silent = mfcc_fixed(np.zeros((1, 16000), np.int16), p).reshape(p.frames, p.n_mfcc)
     # log floor 1e-6 in every filter: c0 = sqrt(40) * ln(1e-6), the rest 0
     assert np.abs(silent[:, 0] / 1024 - np.sqrt(40) * np.log(1e-6)).max() < 0.01
@@ -102,3 +102,22 @@ def test_older_records_mean_float_features():
 def test_features_of_another_definition_version_are_refused():
     with pytest.raises(ValueError, match="version 0; this ecqx computes version 1: re-train"):
         MfccParams(fixed_point_version=0)
+
+
+def test_frame_means_round_half_up_exactly():
+    """Against exact rational arithmetic, on sums that land on and beside every tie, negative
+    ones included (C's truncating division would round those the other way)."""
+    from fractions import Fraction
+    from math import floor
+
+    rng = np.random.default_rng(0)
+    c = rng.integers(-(2**20), 2**20, size=(200, 49, 3)).astype(np.int32)
+    c[:, 0, 1] += (-c[:, :, 1].sum(1) % 49).astype(np.int32)  # sums divisible by 49
+    c[:, 0, 2] += (-(c[:, :, 2].sum(1) + 24) % 49).astype(np.int32)  # half-way ties
+    got = frame_means(c)
+    want = [[floor(Fraction(int(s), 49) + Fraction(1, 2)) for s in row]
+            for row in c.astype(np.int64).sum(axis=1)]  # fmt: skip
+    np.testing.assert_array_equal(got, np.array(want))
+    assert (got < 0).any() and (got > 0).any()
+    with pytest.raises(ValueError, match="int32"):
+        frame_means(c.astype(np.int64))
