@@ -60,13 +60,16 @@ class TrainConfig:
     epochs: int = 12
     lam_warmup: float = 5.0  # epochs over which lambda ramps linearly from 0 to its value
     lam_mode: str = "size"
-    fp_epochs: int = 30
+    fp_epochs: int = 60
+    # distinct augmented copies of the MLP's training set, cycled over the epochs (stored with
+    # the data's cache); 0 = a fresh one every epoch
+    aug_epochs: int = 30
     batch: int = 64
-    fp_lr: float = 0.01
+    fp_lr: float = 0.03
     qat_lr: float = 1e-3
     qat_schedule: str = "cosine"
     distill: float = 0.0  # weight of the float model's soft targets in the QAT loss (0 = off)
-    weight_decay: float = 5e-4
+    weight_decay: float = 2e-3
     features: str = FEATURES[0]
     cmn: bool = DEFAULT_CMN  # cepstral mean normalization of each clip's (window's) MFCC
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
@@ -100,7 +103,7 @@ class TrainConfig:
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
           "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0,
-          "cmn": False}  # fmt: skip
+          "cmn": False, "aug_epochs": 0}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -126,6 +129,7 @@ _RANGES = {
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "lam_warmup": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "fp_epochs": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "aug_epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "batch": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
     "fp_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
     "qat_lr": (lambda v: _finite(v) and v > 0, "a finite number > 0"),

@@ -166,9 +166,13 @@ def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.T
 
 
 def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> torch.Tensor:
-    """The training features of one epoch: freshly augmented audio, standardized, and with
-    ``cfg.spec_masks`` SpecAugment masks, all drawn for (seed, epoch)."""
-    x = (data.features("training", epoch=epoch, seed=cfg.seed) - norm[0]) / norm[1]
+    """The training features of one epoch: augmented audio, standardized, and with
+    ``cfg.spec_masks`` SpecAugment masks drawn for (seed, epoch). The augmentation is one of
+    ``cfg.aug_epochs`` cycled copies (kept on disk: the MFCC of the augmented audio cost more
+    than an epoch of training), or fresh for every epoch with 0."""
+    k = epoch % cfg.aug_epochs if cfg.aug_epochs else epoch
+    feats = data.features("training", epoch=k, seed=cfg.seed, keep=cfg.aug_epochs > 0)
+    x = (feats - norm[0]) / norm[1]
     if cfg.spec_masks:
         rng = np.random.default_rng([cfg.seed, epoch, 7])
         x = spec_mask(x, cfg.spec_masks, rng, data.params.frames, data.params.n_mfcc)
@@ -317,6 +321,7 @@ def pretraining_key(data: GSCData, cfg: TrainConfig) -> dict:
         "data": data.key,
         "seed": cfg.seed,
         "fp_epochs": cfg.fp_epochs,
+        "aug_epochs": cfg.aug_epochs,
         "lr": cfg.fp_lr,
         "wd": cfg.weight_decay,
         "batch": cfg.batch,

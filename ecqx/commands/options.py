@@ -175,6 +175,19 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
         help="full-precision pre-training epochs; the pre-trained model is cached in "
         f"the output folder and reused (default {d.fp_epochs})",
     )
+    p.add_argument("--aug-epochs", type=int, default=d.aug_epochs,
+                   help="MLP_GSC: distinct augmented copies of the training set (time shift, "
+                   "background noise), cycled over the epochs and kept in the data's cache; 0 "
+                   f"= a fresh one every epoch (default {d.aug_epochs})")  # fmt: skip
+    p.add_argument("--fp-lr", type=float, default=d.fp_lr,
+                   help="pre-training: SGD learning rate, cosine decay to 0 "
+                   f"(default {d.fp_lr:g})")  # fmt: skip
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=d.weight_decay,
+        help=f"pre-training: SGD weight decay (default {d.weight_decay:g})",
+    )
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
     p.add_argument("--relevance-every", type=int, default=d.relevance_every,
                    help="ECQx: LRP relevance and the beta search every k-th QAT step (the "
@@ -234,7 +247,8 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
-SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "batch", "features", "cmn",
+SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "aug_epochs", "fp_lr",
+                    "weight_decay", "batch", "features", "cmn",
                     "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
                     "grad_scaling", "p_bounds", "criterion", "bit_budget", "beta_max")  # fmt: skip
 

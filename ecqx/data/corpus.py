@@ -10,7 +10,7 @@ GSC_WORDS = CORE_WORDS + AUX_WORDS
 CORE_UTTERANCES = 2  # GSC v0.02 has about 1.5 utterances of each core word per speaker
 
 # speakers per stand-in size; "full" approaches GSC v0.02 (2,618 speakers, ~105k clips)
-SIZES = {"tiny": 6, "small": 40, "default": 300, "full": 2600}
+SIZES = {"tiny": 6, "small": 40, "default": 600, "full": 2600}
 
 
 def utterances(word: str) -> int:

@@ -194,14 +194,25 @@ class GSCData:
         z = cached(self.cache_dir / f"audio-{split}-{self.key}.npz", build)
         return Split(z["audio"], z["labels"], list(z["names"]))
 
-    def features(self, split: str, epoch: int | None = None, seed: int = 0) -> np.ndarray:
-        """MFCCs of a split. ``epoch`` given (training): freshly augmented, deterministic for
-        (seed, epoch). Otherwise the fixed, cached features (silence gets fixed noise)."""
+    def features(
+        self, split: str, epoch: int | None = None, seed: int = 0, keep: bool = False
+    ) -> np.ndarray:
+        """MFCCs of a split. ``epoch`` given (training): augmented, deterministic for (seed,
+        epoch), and with ``keep`` stored in the cache for the next call. Otherwise the fixed,
+        cached features (silence gets fixed noise)."""
         data = self.splits[split]
-        if epoch is not None:
-            rng = np.random.default_rng([seed, epoch])
-            return mfcc(add_noise(data.audio, data.labels, self.noises, rng, True), self.params)
         pkey = hashlib.sha256(json.dumps(self.params.to_dict()).encode()).hexdigest()[:8]
+        if epoch is not None:
+
+            def augmented() -> dict[str, np.ndarray]:
+                rng = np.random.default_rng([seed, epoch])
+                audio = add_noise(data.audio, data.labels, self.noises, rng, True)
+                return {"features": mfcc(audio, self.params)}
+
+            if not keep:
+                return augmented()["features"]
+            name = f"aug-{split}-{self.key}-{pkey}-s{seed}-e{epoch}.npz"
+            return cached(self.cache_dir / name, augmented)["features"]
 
         def build() -> dict[str, np.ndarray]:
             return {"features": mfcc(self._fixed_audio(split), self.params)}

@@ -72,3 +72,24 @@ def test_training_on_the_chosen_device_matches_the_cpu():
         assert torch.allclose(a, b, atol=1e-4)
     agree = sum(int((a == b).sum()) for a, b in zip(cpu_codes, dev_codes, strict=True))
     assert agree >= 0.99 * sum(c.numel() for c in cpu_codes)
+
+
+def test_augmented_epochs_cycle_and_are_kept_in_the_data_cache(tiny_gsc):
+    """aug_epochs K: epoch e trains on augmentation e mod K, computed once and stored; K = 0
+    draws a fresh augmentation every epoch."""
+    import numpy as np
+
+    from ecqx.data.gsc import GSCData
+    from ecqx.train import epoch_features, input_norm
+
+    data = GSCData(tiny_gsc, progress=False)
+    norm = input_norm(data)
+    cfg = replace(TrainConfig(), aug_epochs=2, seed=5)
+    first = epoch_features(data, cfg, norm, 1).numpy()
+    kept = sorted(data.cache_dir.glob("aug-training-*-s5-e*.npz"))
+    assert [p.name.rsplit("-", 1)[1] for p in kept] == ["e1.npz"]
+    np.testing.assert_array_equal(epoch_features(data, cfg, norm, 3).numpy(), first)
+    assert not np.array_equal(epoch_features(data, cfg, norm, 2).numpy(), first)
+    fresh = replace(cfg, aug_epochs=0)
+    assert not np.array_equal(epoch_features(data, fresh, norm, 3).numpy(), first)
+    np.testing.assert_array_equal(epoch_features(data, fresh, norm, 1).numpy(), first)
