@@ -31,7 +31,7 @@ from ecqx.data.gsc import SPLITS, GSCData
 from ecqx.data.synth import speaker_families
 from ecqx.data.voices import FAMILIES
 from ecqx.model.mlp_gsc import mlp_gsc
-from ecqx.train import fit_float, normalize, seed_everything
+from ecqx.train import augmented_features, fit_float, normalize, seed_everything
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -64,9 +64,7 @@ def run(data: GSCData, extra: GSCData | None, cfg: TrainConfig, holdout: str | N
     y = torch.from_numpy(np.concatenate([d.labels("training")[k] for d, k in zip(parts, keep)]))
 
     def epoch_inputs(epoch: int) -> torch.Tensor:
-        k = epoch % cfg.aug_epochs if cfg.aug_epochs else epoch
-        xs = [d.features("training", epoch=k, seed=cfg.seed, keep=cfg.aug_epochs > 0)[m]
-              for d, m in zip(parts, keep)]  # fmt: skip
+        xs = [augmented_features(d, cfg, epoch)[m] for d, m in zip(parts, keep)]
         return normalize(np.concatenate(xs), norm)
 
     model = mlp_gsc(in_features=data.params.size)

@@ -165,14 +165,18 @@ def normalize(feats: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> torch.T
     return torch.from_numpy((feats - norm[0]) / norm[1]).float()
 
 
-def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> torch.Tensor:
-    """The training features of one epoch: augmented audio, standardized, and with
-    ``cfg.spec_masks`` SpecAugment masks drawn for (seed, epoch). The augmentation is one of
-    ``cfg.aug_epochs`` cycled copies (kept on disk: the MFCC of the augmented audio cost more
-    than an epoch of training), or fresh for every epoch with 0."""
+def augmented_features(data: GSCData, cfg: TrainConfig, epoch: int) -> np.ndarray:
+    """The raw training MFCC of one epoch: one of ``cfg.aug_epochs`` cycled augmented copies
+    (kept on disk: the MFCC of the augmented audio cost more than an epoch of training), or a
+    fresh one for every epoch with 0."""
     k = epoch % cfg.aug_epochs if cfg.aug_epochs else epoch
-    feats = data.features("training", epoch=k, seed=cfg.seed, keep=cfg.aug_epochs > 0)
-    x = (feats - norm[0]) / norm[1]
+    return data.features("training", epoch=k, seed=cfg.seed, keep=cfg.aug_epochs > 0)
+
+
+def epoch_features(data: GSCData, cfg: TrainConfig, norm: tuple, epoch: int) -> torch.Tensor:
+    """The training features of one epoch (``augmented_features``), standardized, and with
+    ``cfg.spec_masks`` SpecAugment masks drawn for (seed, epoch)."""
+    x = (augmented_features(data, cfg, epoch) - norm[0]) / norm[1]
     if cfg.spec_masks:
         rng = np.random.default_rng([cfg.seed, epoch, 7])
         x = spec_mask(x, cfg.spec_masks, rng, data.params.frames, data.params.n_mfcc)
