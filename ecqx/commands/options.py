@@ -182,12 +182,8 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
     p.add_argument("--fp-lr", type=float, default=d.fp_lr,
                    help="pre-training: SGD learning rate, cosine decay to 0 "
                    f"(default {d.fp_lr:g})")  # fmt: skip
-    p.add_argument(
-        "--weight-decay",
-        type=float,
-        default=d.weight_decay,
-        help=f"pre-training: SGD weight decay (default {d.weight_decay:g})",
-    )
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help=f"pre-training: SGD weight decay (default {d.weight_decay:g})")  # fmt: skip
     p.add_argument("--batch", type=int, default=d.batch, help=f"batch size (default {d.batch})")
     p.add_argument("--relevance-every", type=int, default=d.relevance_every,
                    help="ECQx: LRP relevance and the beta search every k-th QAT step (the "

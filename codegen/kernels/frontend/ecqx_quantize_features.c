@@ -1,6 +1,6 @@
-/* Q10 coefficients (less their offsets) -> int8 model input in IEEE single precision, operation for operation as
- * numpy's float32 reference: (c * 2^-10 - mean) / std, then / scale, round half to even,
- * clamp. No libm: the rounding is done on the truncated integer part. */
+/* Q10 coefficients -> int8 model input in IEEE single precision, operation for operation as
+ * numpy's float32 reference: ((c - offset) * 2^-10 - mean) / std, then / scale, round half
+ * to even, clamp. No libm: the rounding is done on the truncated integer part. */
 #include "ecqx_frontend.h"
 
 static int8_t ecqx_round_clamp(float y)
