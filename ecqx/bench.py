@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from ecqx.config import ARCHS
 
+CYCLE = 8  # steps per timed block: a whole cycle of every variant's relevance schedule
+
 
 def timeit(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
@@ -24,7 +26,13 @@ def timeit(fn: Callable[[], object], repeats: int) -> float:
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--repeats", type=int, default=10, help="timed repetitions (default 10)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="timed repetitions; full QAT steps: "
+        f"rounds of {CYCLE} steps, the variants taking turns (default 10)",
+    )
     ap.add_argument("--batch", type=int, default=256, help="batch size (default 256)")
     ap.add_argument("--bits", type=int, default=4, help="bit width 2..5 (default 4)")
     ap.add_argument("--lam", type=float, default=8.0, help="ECQ lambda (default 8)")
@@ -34,19 +42,50 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="conv nets: channel-width multiplier (default 0.125)")  # fmt: skip
 
 
-STEP_VARIANTS = (("ECQ", "ecq", 1), ("ECQx", "ecqx", 1),
-                 ("ECQx, relevance every 4th step", "ecqx", 4),
-                 ("ECQx, relevance every 8th step", "ecqx", 8))  # fmt: skip
+# (name, method, relevance every k-th step, relevance sub-batch; 0 = the whole batch)
+STEP_VARIANTS = (("ECQ", "ecq", 1, 0), ("ECQx", "ecqx", 1, 0),
+                 ("ECQx, relevance every 4th step", "ecqx", 4, 0),
+                 ("ECQx, relevance every 8th step", "ecqx", 8, 0),
+                 ("ECQx, every 4th step on 64 samples", "ecqx", 4, 64),
+                 ("ECQx, every 8th step on 64 samples", "ecqx", 8, 64))  # fmt: skip
 
 
-def print_steps(title: str, steps: dict[str, float]) -> None:
-    print(title)
-    print(f"{'full QAT step':45s} {'ms':>9s}")
-    for name, ms in steps.items():
-        print(f"{name:45s} {ms:9.1f}")
-    for name in steps:
+def time_steps(steps: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """ms per step of each variant, one figure per round of ``CYCLE`` steps. The variants take
+    turns round by round, so a slow spell of a shared machine hits all of them alike: the
+    ratio of two variants is then taken within each round (``print_steps``)."""
+    for fn in steps.values():
+        fn()  # warm-up
+    rounds = max(repeats // CYCLE, 1)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(CYCLE):
+                fn()
+            times[name].append((time.perf_counter() - t0) / CYCLE * 1e3)
+    return times
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def print_steps(title: str, times: dict[str, list[float]]) -> None:
+    """Median ms per step, and each variant / ECQ as the median of the per-round ratios with
+    their range (the spread between rounds says how much to trust the ratio)."""
+    if title:
+        print(title)
+    print(f"{'full QAT step (median of ' + str(len(times['ECQ'])) + ' rounds)':45s} {'ms':>9s}")
+    for name, ms in times.items():
+        print(f"{name:45s} {_median(ms):9.1f}")
+    for name, ms in times.items():
         if name not in ("ECQ", "float SGD step"):
-            print(f"{name + ' / ECQ':45s} {steps[name] / steps['ECQ']:9.2f}x")
+            ratios = [a / b for a, b in zip(ms, times["ECQ"], strict=True)]
+            print(f"{name + ' / ECQ':45s} {_median(ratios):9.2f}x"
+                  f"   (rounds {min(ratios):.2f}..{max(ratios):.2f})")  # fmt: skip
 
 
 def run_conv(args: argparse.Namespace) -> None:
@@ -69,16 +108,16 @@ def run_conv(args: argparse.Namespace) -> None:
         F.cross_entropy(net(x), y).backward()
         opt.step()
 
-    repeats = max(args.repeats, 8) // 8 * 8
-    steps = {"float SGD step": timeit(sgd, repeats)}
-    for name, method, every in STEP_VARIANTS:
+    steps = {"float SGD step": sgd}
+    for name, method, every, sub in STEP_VARIANTS:
         net = vision.build(args.arch, 10, args.width)
         q = Quantizer(net, bits=args.bits, lam=args.lam, criterion=criterion_for(method),
-                      relevance_every=every)  # fmt: skip
-        steps[name] = timeit(lambda q=q: q.step(x, y), repeats)
+                      relevance_every=every, relevance_batch=sub)  # fmt: skip
+        steps[name] = lambda q=q: q.step(x, y)
     weights = sum(s.codes.numel() for s in q.layers)
     print_steps(f"{args.arch} x{args.width:g}, {weights:,} weights, batch {args.batch}, "
-                f"{args.bits} bits, torch threads {torch.get_num_threads()}", steps)  # fmt: skip
+                f"{args.bits} bits, torch threads {torch.get_num_threads()}",
+                time_steps(steps, args.repeats))  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> None:
@@ -133,22 +172,17 @@ def run(args: argparse.Namespace) -> None:
         ("LRP relevance, fast path (incl. forward)", timeit(relevance_fast, args.repeats)),
     ]
     steps = {}
-    for name, method, every in STEP_VARIANTS:
+    for name, method, every, sub in STEP_VARIANTS:
         q = Quantizer(mlp_gsc(), bits=args.bits, lam=args.lam, criterion=criterion_for(method),
-                      relevance_every=every)  # fmt: skip
-        # a multiple of every k, so the mean covers whole cycles
-        steps[name] = timeit(lambda q=q: q.step(x, y), max(args.repeats, 8) // 8 * 8)
-        rows.append((f"full QAT step, {name}", steps[name]))
-    print(
-        f"MLP_GSC, {sum(m.weight.numel() for m in layers):,} weights, batch {args.batch}, "
-        f"{args.bits} bits, torch threads {torch.get_num_threads()}"
-    )
+                      relevance_every=every, relevance_batch=sub)  # fmt: skip
+        steps[name] = lambda q=q: q.step(x, y)
+    title = (f"MLP_GSC, {sum(m.weight.numel() for m in layers):,} weights, batch {args.batch}, "
+             f"{args.bits} bits, torch threads {torch.get_num_threads()}")  # fmt: skip
+    print(title)
     print(f"{'operation':45s} {'ms':>9s}")
     for name, ms in rows:
         print(f"{name:45s} {ms:9.1f}")
-    for name in steps:
-        if name != "ECQ":
-            print(f"{name + ' / ECQ':45s} {steps[name] / steps['ECQ']:9.2f}x")
+    print_steps("", time_steps(steps, args.repeats))
 
 
 def main() -> None:

@@ -74,6 +74,7 @@ class TrainConfig:
     cmn: bool = DEFAULT_CMN  # cepstral mean normalization of each clip's (window's) MFCC
     spec_masks: int = 0  # SpecAugment time and coefficient masks per training example
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
+    relevance_batch: int = 0  # ECQx: samples of the batch the relevance pass sees (0 = all)
     grad_scaling: str = "steps"
     p_bounds: str = P_BOUNDS[0]
     beta_max: float = 1.0  # ECQx: the largest relevance exponent the beta search may pick
@@ -138,6 +139,7 @@ _RANGES = {
     "weight_decay": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "spec_masks": (lambda v: _int(v) and 0 <= v <= 4, "an integer 0..4"),
     "relevance_every": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "relevance_batch": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "beta_max": (lambda v: _finite(v) and 1 <= v <= 64, "a number in [1, 64]"),
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
 }

@@ -259,6 +259,7 @@ def qat_loop(
     q = Quantizer(model, bits=bits, lam=cfg.lam, p=cfg.p, criterion=criterion,
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
+                  relevance_batch=cfg.relevance_batch,
                   grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds,
                   beta_max=cfg.beta_max)  # fmt: skip
     if setup is not None:

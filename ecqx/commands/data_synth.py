@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ecqx.commands.options import add_out, family, listed
 from ecqx.data.corpus import SIZES, clips_per_speaker
-from ecqx.data.voices import FAMILIES
+from ecqx.data.voices import DEFAULT_FAMILIES, FAMILIES
 
 HELP = "generate the offline Speech Commands stand-in"
 DESCRIPTION = (
@@ -31,9 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_size(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--families", type=listed(family), default=list(FAMILIES),
-                   help="comma-separated engine families of the speakers (default "
-                   f"{','.join(FAMILIES)})")  # fmt: skip
+    p.add_argument("--families", type=listed(family), default=list(DEFAULT_FAMILIES),
+                   help=f"comma-separated engine families of the speakers, of {','.join(FAMILIES)}"
+                   f" (default {','.join(DEFAULT_FAMILIES)}; accented: Festival's Italian, "
+                   "Czech, Finnish and Catalan voices reading English)")  # fmt: skip
     p.add_argument("--test-only", action="store_true",
                    help="list every clip for testing: a held-out set (e.g. of one family, made "
                    "with another --seed) to evaluate models trained elsewhere")  # fmt: skip

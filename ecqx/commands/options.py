@@ -189,6 +189,9 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="ECQx: LRP relevance and the beta search every k-th QAT step (the "
                    "relevance is a running average; 1 = every step, the paper's way; default "
                    f"{d.relevance_every})")  # fmt: skip
+    p.add_argument("--relevance-batch", type=int, default=d.relevance_batch,
+                   help="ECQx: the relevance pass sees only the first N samples of each (shuffled)"
+                   f" batch; 0 = the whole batch (default {d.relevance_batch})")  # fmt: skip
     p.add_argument("--features", choices=FEATURES, default=d.features,
                    help="MFCC arithmetic: fixed = the integer front end the exported C library "
                    "runs on the device (bit-exact), float = float64 (default "
@@ -244,8 +247,8 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
 
 RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value each
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "aug_epochs", "fp_lr",
-                    "weight_decay", "batch", "features", "cmn",
-                    "spec_masks", "relevance_every", "qat_lr", "qat_schedule", "distill",
+                    "weight_decay", "batch", "features", "cmn", "spec_masks", "relevance_every",
+                    "relevance_batch", "qat_lr", "qat_schedule", "distill",
                     "grad_scaling", "p_bounds", "criterion", "bit_budget", "beta_max")  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ecqx.data.audio import SAMPLE_RATE, DataError, write_wav
 from ecqx.data.augment import RIR_DIR, ROOMS, augment_clip, babble, make_rooms, speaker_voice
 from ecqx.data.corpus import AUX_WORDS, CORE_UTTERANCES, GSC_WORDS, SIZES, utterances
-from ecqx.data.voices import FAMILIES, Speaker, make_speakers, synthesize
+from ecqx.data.voices import DEFAULT_FAMILIES, Speaker, make_speakers, synthesize
 from ecqx.files import atomic_write
 
 NOISE_SECONDS = 20
@@ -186,7 +186,7 @@ def generate(
     workers: int | None = None,
     progress: bool = True,
     force: bool = False,
-    families: tuple[str, ...] = FAMILIES,
+    families: tuple[str, ...] = DEFAULT_FAMILIES,
     test_only: bool = False,
 ) -> dict:
     """Write a GSC-layout stand-in to ``out``; resumes an interrupted run with the same

@@ -6,7 +6,12 @@
   stretch set by flite;
 - ``festival``: Festival with its English voices from Debian main (kal and ked diphone voices,
   the HTS voice slt); duration stretch set by Festival, the pitch as a shift in semitones
-  applied afterwards (the HTS voice has no F0 target to set).
+  applied afterwards (the HTS voice has no F0 target to set);
+- ``accented``: Festival's non-English voices from Debian main (Italian, Czech, Finnish,
+  Catalan) reading the English words by their own letter-to-sound rules - speakers with a
+  foreign accent, as GSC has many. Settings as for ``festival``. Not in the default stand-in
+  (``DEFAULT_FAMILIES``); Debian's Hindi, Marathi and Telugu voices crash on Latin text and the
+  Russian one does not read it, so they are not used.
 
 Every speaker also gets a vocal-tract-length warp (``warp``), applied afterwards to its dry
 audio, so that two speakers of one base voice differ in formants as well as pitch and rate.
@@ -27,15 +32,22 @@ import numpy as np
 
 from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav_bytes
 
-FAMILIES = ("espeak", "flite", "festival")
+FAMILIES = ("espeak", "flite", "festival", "accented")
+# the families of `ecqx data synth` unless told otherwise
+DEFAULT_FAMILIES = ("espeak", "flite", "festival")
 # share of speakers per family (espeak has by far the most distinct voices)
-FAMILY_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.25}
+FAMILY_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.25, "accented": 0.25}
 # the Debian package that provides each family (scripts/debian-packages.txt installs them)
 PACKAGES = {
     "espeak": "espeak-ng",
     "flite": "flite",
     "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+    "accented": "festival festvox-italp16k festvox-itapc16k festvox-czech-dita "
+    "festvox-czech-machac festvox-czech-krb festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv "
+    "festvox-ca-ona-hts",
 }
+# the program each family runs
+PROGRAMS = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival", "accented": "festival"}
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")  # fmt: skip
@@ -43,6 +55,9 @@ ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x
 _EXCLUDED_VARIANTS = re.compile(r"robo|robot|demonic|whisper|croak|tweaky| ", re.IGNORECASE)
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+ACCENTED_VOICES = ("lp_diphone", "pc_diphone", "czech_dita", "czech_machac", "czech_krb",
+                   "czech_ph", "suo_fi_lj_diphone", "hy_fi_mv_diphone",
+                   "upc_ca_ona_hts")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,15 +65,15 @@ class Speaker:
     engine: str  # one of FAMILIES
     voice: str  # espeak accent, flite voice or festival voice
     variant: str  # espeak variant file name ("" otherwise)
-    pitch: float  # espeak 0..99; flite mean F0 in Hz; festival semitone shift
-    speed: float  # espeak words/min; flite and festival duration stretch
+    pitch: float  # espeak 0..99; flite mean F0 in Hz; festival/accented semitone shift
+    speed: float  # espeak words/min; flite, festival and accented duration stretch
     warp: float = 1.0  # vocal-tract-length factor: formants scale by this (1 = unchanged)
 
     @property
     def semitones(self) -> float:
         """Pitch shift applied after synthesis: Festival's ``pitch``; the other engines set
         their pitch themselves."""
-        return self.pitch if self.engine == "festival" else 0.0
+        return self.pitch if PROGRAMS[self.engine] == "festival" else 0.0
 
     @property
     def id(self) -> str:
@@ -94,19 +109,20 @@ def _draw(family: str, rng: np.random.Generator, variants: list[str]) -> Speaker
     if family == "flite":
         return Speaker("flite", str(rng.choice(FLITE_VOICES)), "", int(rng.integers(80, 220)),
                        round(float(rng.uniform(0.8, 1.3)), 2), warp)  # fmt: skip
-    return Speaker("festival", str(rng.choice(FESTIVAL_VOICES)), "",
+    voices = FESTIVAL_VOICES if family == "festival" else ACCENTED_VOICES
+    return Speaker(family, str(rng.choice(voices)), "",
                    round(float(rng.uniform(-4, 4)), 1), round(float(rng.uniform(0.8, 1.3)), 2),
                    warp)  # fmt: skip
 
 
-def make_speakers(n: int, seed: int, families: tuple[str, ...] = FAMILIES) -> list[Speaker]:
+def make_speakers(n: int, seed: int, families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[Speaker]:
     """``n`` distinct speakers of ``families`` in the shares of FAMILY_SHARE (renormalized),
     deterministic for a seed."""
     unknown = set(families) - set(FAMILIES)
     if unknown or not families:
         raise DataError(f"unknown engine families {sorted(unknown)}; choose from {FAMILIES}")
     for fam in families:
-        _need({"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}[fam], fam)
+        _need(PROGRAMS[fam], fam)
     rng = np.random.default_rng(seed)
     variants = espeak_variants() if "espeak" in families else []
     share = np.array([FAMILY_SHARE[f] for f in families])
@@ -162,7 +178,7 @@ def _festival(s: Speaker, words: list[str]) -> dict[str, np.ndarray]:
             # a missing voice is only an error message: Festival goes on in its default voice
             raise DataError(
                 f"festival failed for voice {s.voice} ({said[-200:]}); is it installed? "
-                f"apt-get install {PACKAGES['festival']}"
+                f"apt-get install {PACKAGES[s.engine]}"
             )
         out = {}
         for i, w in enumerate(words):
@@ -179,7 +195,7 @@ def _festival(s: Speaker, words: list[str]) -> dict[str, np.ndarray]:
 def synthesize(speaker: Speaker, words: list[str]) -> dict[str, np.ndarray]:
     """Dry audio (16 kHz float32) of each word in ``speaker``'s synthesizer settings, before
     the speaker's pitch shift and vocal-tract warp (``augment.speaker_voice``)."""
-    if speaker.engine == "festival":
+    if PROGRAMS[speaker.engine] == "festival":
         return _festival(speaker, words)
     one = _espeak if speaker.engine == "espeak" else _flite
     return {w: one(speaker, w) for w in words}

@@ -139,6 +139,7 @@ class Quantizer:
         lam_mode: str = _CLI.lam_mode,
         relevance_every: int = _CLI.relevance_every,
         beta_max: float = _CLI.beta_max,
+        relevance_batch: int = _CLI.relevance_batch,
     ) -> None:
         if lam_mode not in LAMBDA_MODES:
             raise ValueError(f"lam_mode must be one of {LAMBDA_MODES}, got {lam_mode!r}")
@@ -177,6 +178,12 @@ class Quantizer:
         # step only: the running relevance is a momentum average anyway, and between searches
         # each layer keeps its beta (the p guarantee is still enforced at every assignment)
         self.relevance_every = relevance_every
+        # the relevance pass costs as much as a backward pass; on the first n samples of the
+        # (shuffled) batch it costs n / batch of that, and the running average smooths the
+        # extra noise of the smaller sample (0 = the whole batch)
+        if relevance_batch < 0:
+            raise ValueError(f"relevance_batch must be >= 0, got {relevance_batch}")
+        self.relevance_batch = relevance_batch
         # the paper searches beta in [0, 1]; at p >= 0.5 that cap binds on MLP_GSC
         if beta_max < 1:
             raise ValueError(f"beta_max must be >= 1, got {beta_max}")
@@ -271,7 +278,10 @@ class Quantizer:
         loss = loss_fn(out, target)
         loss.backward()
         if fresh:
-            raw = self.criterion(self.model, modules, x, target, trace)
+            n = self.relevance_batch or len(x)
+            if n < len(x) and trace is not None:
+                trace.keep_first(n)
+            raw = self.criterion(self.model, modules, x[:n], target[:n], trace)
             if raw is not None:
                 self.update_relevance(raw)
         with torch.no_grad():

@@ -113,10 +113,10 @@ def test_programs_the_project_runs_come_from_listed_packages():
 
 def test_festival_voices_come_from_listed_packages():
     """A voice is data Festival loads at run time: check the files of every voice used."""
-    from ecqx.data.voices import FESTIVAL_VOICES
+    from ecqx.data.voices import ACCENTED_VOICES, FESTIVAL_VOICES
 
     folders = {p.name: p for p in Path("/usr/share/festival/voices").glob("*/*")}
-    for voice in FESTIVAL_VOICES:
+    for voice in FESTIVAL_VOICES + ACCENTED_VOICES:
         assert voice in folders, f"festival voice {voice} is not installed: run scripts/setup.sh"
         files = [f for f in folders[voice].rglob("*") if f.is_file()][:5]
         assert files and unlisted(files) == [], voice

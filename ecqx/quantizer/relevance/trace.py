@@ -51,6 +51,12 @@ class ForwardTrace:
 
         return hook
 
+    def keep_first(self, n: int) -> None:
+        """Keep only the first ``n`` samples of every recorded tensor (relevance on a
+        sub-batch: the fast LRP pass costs in proportion to the samples it sees)."""
+        self.inputs = [None if t is None else t[:n] for t in self.inputs]
+        self.outputs = [None if t is None else t[:n] for t in self.outputs]
+
     @property
     def complete(self) -> bool:
         return all(t is not None for t in self.inputs)

@@ -7,7 +7,7 @@ from helpers import copy_dataset
 from ecqx.data.audio import DataError, write_wav
 from ecqx.data.gsc import LABELS, GSCData, list_files
 from ecqx.data.synth import speaker_families
-from ecqx.data.voices import FAMILIES
+from ecqx.data.voices import DEFAULT_FAMILIES as FAMILIES
 
 
 def test_loader_splits_and_balancing(tiny_gsc):

@@ -10,10 +10,10 @@ from helpers import copy_dataset
 from ecqx.data.audio import DataError, read_wav, write_wav
 from ecqx.data.corpus import GSC_WORDS, utterances
 from ecqx.data.synth import INFO_FILE, _speaker_task, claim_folder
-from ecqx.data.voices import FAMILIES, make_speakers
+from ecqx.data.voices import DEFAULT_FAMILIES, make_speakers
 
 
-def settings(size="tiny", seed=0, families=FAMILIES, test_only=False):
+def settings(size="tiny", seed=0, families=DEFAULT_FAMILIES, test_only=False):
     return {"size": size, "seed": seed, "families": list(families), "test_only": test_only}
 
 
@@ -60,10 +60,10 @@ def test_synth_is_deterministic(tiny_gsc, tmp_path):
 
 def test_every_family_is_recorded_with_its_share_and_disjoint_splits(tiny_gsc):
     info = json.loads((tiny_gsc / INFO_FILE).read_text())
-    assert set(info["family_share"]) == set(FAMILIES)
+    assert set(info["family_share"]) == set(DEFAULT_FAMILIES)
     assert sum(v["speakers"] for v in info["family_share"].values()) == info["speakers"] == 6
     table = info["speaker_table"]
-    assert {row["engine"] for row in table.values()} == set(FAMILIES)
+    assert {row["engine"] for row in table.values()} == set(DEFAULT_FAMILIES)
     by_split = {}
     for sid, row in table.items():
         by_split.setdefault(row["split"], set()).add(sid)

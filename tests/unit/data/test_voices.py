@@ -1,16 +1,25 @@
-"""The speakers: three engine families, each synthesizing every word, distinct identities."""
+"""The speakers: four engine families, each synthesizing every word, distinct identities."""
 
 import numpy as np
 import pytest
 
 from ecqx.data.audio import DataError
-from ecqx.data.voices import FAMILIES, FESTIVAL_VOICES, Speaker, make_speakers, synthesize
+from ecqx.data.voices import (
+    ACCENTED_VOICES,
+    DEFAULT_FAMILIES,
+    FAMILIES,
+    FESTIVAL_VOICES,
+    Speaker,
+    make_speakers,
+    synthesize,
+)
 
 
 def test_speakers_cover_every_family_and_are_deterministic():
     a, b = make_speakers(20, seed=3), make_speakers(20, seed=3)
     assert a == b and len({s.id for s in a}) == 20
-    assert {s.engine for s in a[:3]} == set(FAMILIES)
+    assert {s.engine for s in a[:3]} == set(DEFAULT_FAMILIES)
+    assert {s.engine for s in make_speakers(4, 0, FAMILIES)} == set(FAMILIES)
     assert all(0.9 <= s.warp <= 1.1 for s in a)
     assert {s.engine for s in make_speakers(5, 0, ("flite",))} == {"flite"}
     with pytest.raises(DataError, match="unknown engine families"):
@@ -27,10 +36,22 @@ def test_each_family_speaks(family):
     assert not np.array_equal(audio["yes"][:3000], audio["marvin"][:3000])
 
 
-@pytest.mark.parametrize("voice", FESTIVAL_VOICES)
-def test_every_festival_voice_is_installed_and_distinct(voice):
-    speaker = Speaker("festival", voice, "", 0.0, 1.0)
-    assert len(synthesize(speaker, ["go"])["go"]) > 1000
+@pytest.mark.parametrize(
+    "family, voice",
+    [("festival", v) for v in FESTIVAL_VOICES] + [("accented", v) for v in ACCENTED_VOICES],
+)
+def test_every_festival_voice_is_installed_and_reads_english(family, voice):
+    """A voice that cannot read Latin text crashes, says nothing or spells: one word of
+    0.25-1.6 s with a real signal in it."""
+    x = synthesize(Speaker(family, voice, "", 0.0, 1.0), ["go"])["go"]
+    assert 0.25 * 16000 < len(x) < 1.6 * 16000 and np.abs(x).max() > 0.05
+
+
+def test_festival_voices_speak_differently():
+    """Each family's voices are distinct speakers (not Festival's default voice for all)."""
+    audio = [synthesize(Speaker("accented", v, "", 0.0, 1.0), ["go"])["go"][:4000]
+             for v in ("lp_diphone", "czech_dita")]  # fmt: skip
+    assert not np.array_equal(*audio)
 
 
 def test_a_missing_festival_voice_is_an_error_not_the_default_voice():

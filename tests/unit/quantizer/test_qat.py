@@ -226,6 +226,36 @@ def test_centroid_scaling_empties_the_zero_cluster_and_steps_scaling_does_not():
     assert steps > 0.95 * start  # measured 0.184
 
 
+def test_relevance_on_a_sub_batch_is_the_relevance_of_its_first_samples():
+    """--relevance-batch n: the relevance pass sees the first n samples of the batch (fast
+    path, trace cut to n) and equals zennit's LRP of exactly those samples."""
+    model, x, y = pretrained()
+    seen = []
+
+    class Recording(LRP):
+        def __call__(self, model, layers, x, target, trace):
+            seen.append((len(x), None if trace is None else len(trace.inputs[0])))
+            return super().__call__(model, layers, x, target, trace)
+
+    q = Quantizer(model, bits=4, lam=2.0, p=0.1, criterion=Recording(), relevance_batch=16)
+    layers = [s.module for s in q.layers]
+    expected = LRP(fast=False)(model, layers, x[:16], y[:16], None)  # weights of the step
+    q.step(x[:64], y[:64])
+    assert seen == [(16, 16)]
+    for s, r in zip(q.layers, expected, strict=True):
+        r = r.abs()
+        assert torch.allclose(s.relevance, r / r.max(), atol=1e-5)
+    # n >= the batch is the whole batch
+    a = Quantizer(pretrained()[0], bits=4, lam=2.0, p=0.1, relevance_batch=64)
+    b = Quantizer(pretrained()[0], bits=4, lam=2.0, p=0.1)
+    for q in (a, b):
+        q.step(x[:64], y[:64])
+    for sa, sb in zip(a.layers, b.layers, strict=True):
+        assert torch.equal(sa.relevance, sb.relevance) and torch.equal(sa.codes, sb.codes)
+    with pytest.raises(ValueError, match="relevance_batch"):
+        Quantizer(pretrained()[0], relevance_batch=-1)
+
+
 def test_relevance_every_1_is_the_per_step_algorithm():
     """k = 1 runs relevance and the beta search at every step, with the plain momentum: the
     same codes, relevance and betas as a quantizer that never heard of k."""
