@@ -114,6 +114,43 @@ def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT
     return out
 
 
+def against_curve(points: list[dict], curve: list[dict], bits: int = 4) -> list[dict]:
+    """Each grid point of ``points`` (e.g. ECQx at one p and beta cap) against ``curve`` (e.g.
+    ECQ's runs over lambda) at that point's own sparsity, seed by seed: the curve's top-1 is
+    interpolated on the same seed's curve (no extrapolation) and the difference taken per seed.
+    Where the points of one method sit at several p, this is the comparison that needs no
+    ECQx curve. One row per (method, lam, p): seeds reached, mean sparsity, mean top-1 of
+    both, mean and sample std of the difference."""
+    by_seed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for seed in {int(r["seed"]) for r in curve}:
+        sel = sorted((r for r in curve if int(r["seed"]) == seed and int(r["bits"]) == bits),
+                     key=lambda r: float(r["sparsity"]))  # fmt: skip
+        by_seed[seed] = (np.array([float(r["sparsity"]) for r in sel]),
+                         np.array([float(r["top1_quantized"]) for r in sel]))  # fmt: skip
+    groups: dict[tuple, list[dict]] = {}
+    for r in points:
+        if int(r["bits"]) == bits:
+            groups.setdefault((r["method"], float(r["lam"]), float(r["p"])), []).append(r)
+    out = []
+    for (method, lam, p), rs in groups.items():
+        got = []
+        for r in rs:
+            x, y = by_seed.get(int(r["seed"]), (np.array([]), np.array([])))
+            level = float(r["sparsity"])
+            if len(x) >= 2 and x[0] <= level <= x[-1]:
+                got.append((level, float(r["top1_quantized"]), float(np.interp(level, x, y))))
+        if got:
+            a = np.array(got)
+            d = a[:, 1] - a[:, 2]
+            out.append({
+                "method": method, "lam": lam, "p": p, "seeds": len(a),
+                "sparsity": float(a[:, 0].mean()), "top1": float(a[:, 1].mean()),
+                "curve_top1": float(a[:, 2].mean()), "diff_mean": float(d.mean()),
+                "diff_std": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+            })  # fmt: skip
+    return sorted(out, key=lambda c: c["sparsity"])
+
+
 def comparison_markdown(rows: list[dict]) -> str:
     """``matched_sparsity`` as a Markdown table, saying where the difference exceeds the
     spread over seeds."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ecqx.sweep_tables import main_p, matched_sparsity, working_points
+from ecqx.sweep_tables import against_curve, main_p, matched_sparsity, working_points
 
 
 def test_working_points_pick_the_sparsest_within_the_allowed_loss():
@@ -44,3 +44,24 @@ def test_main_p_counts_runs_and_seeds_and_prefers_the_smaller_on_a_tie():
                {"method": "ecqx", "bits": 4, "p": 0.3, "n": 1},
                {"method": "ecqx", "bits": 4, "p": 0.05, "n": 3}]  # fmt: skip
     assert main_p(summary, 4) == 0.05
+
+
+def test_a_point_is_compared_with_the_curve_of_its_own_seed_at_its_own_sparsity():
+    def run(method, seed, lam, sparsity, top1, p=0.0):
+        return {"method": method, "bits": 4, "lam": lam, "p": p, "seed": seed,
+                "sparsity": sparsity, "top1_quantized": top1}  # fmt: skip
+
+    curve = [run("ecq", 0, 1, 0.2, 0.80), run("ecq", 0, 2, 0.8, 0.74),
+             run("ecq", 1, 1, 0.2, 0.70), run("ecq", 1, 2, 0.8, 0.64)]  # fmt: skip
+    points = [
+        run("ecqx", 0, 4, 0.5, 0.80, p=0.9),
+        run("ecqx", 1, 4, 0.7, 0.70, p=0.9),
+        run("ecqx", 2, 4, 0.5, 0.99, p=0.9),  # no curve for seed 2: left out
+        run("ecqx", 0, 8, 0.9, 0.90, p=0.9),  # beyond the curve: no extrapolation
+    ]
+    (c,) = against_curve(points, curve)
+    # seed 0: curve 0.77 at 0.5 -> +3 pp; seed 1: curve 0.65 at 0.7 -> +5 pp
+    assert (c["lam"], c["seeds"]) == (4.0, 2)
+    assert c["sparsity"] == pytest.approx(0.6) and c["curve_top1"] == pytest.approx(0.71)
+    assert c["diff_mean"] == pytest.approx(0.04)
+    assert c["diff_std"] == pytest.approx(0.0141421, rel=1e-4)
