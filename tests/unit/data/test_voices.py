@@ -5,6 +5,7 @@ import pytest
 
 from ecqx.data.audio import DataError
 from ecqx.data.voices import (
+    ACCENTED_SLOWEST,
     ACCENTED_VOICES,
     DEFAULT_FAMILIES,
     FAMILIES,
@@ -45,6 +46,21 @@ def test_every_festival_voice_is_installed_and_reads_english(family, voice):
     0.25-1.6 s with a real signal in it."""
     x = synthesize(Speaker(family, voice, "", 0.0, 1.0), ["go"])["go"]
     assert 0.25 * 16000 < len(x) < 1.6 * 16000 and np.abs(x).max() > 0.05
+
+
+@pytest.mark.parametrize("voice", ACCENTED_VOICES)
+def test_accented_voices_survive_the_slowest_stretch_they_are_given(voice):
+    """Festival's Italian voices segfault on "no" stretched by 1.29; the family's range
+    stops below that, and a crash is reported as one."""
+    s = Speaker("accented", voice, "", 0.0, ACCENTED_SLOWEST)
+    assert len(synthesize(s, ["no", "follow"])["no"]) > 1000
+    draws = make_speakers(40, 0, ("accented",))
+    assert max(d.speed for d in draws) <= ACCENTED_SLOWEST
+
+
+def test_a_festival_crash_is_reported_as_one():
+    with pytest.raises(DataError, match="duration stretch 1.3.*festival exited with"):
+        synthesize(Speaker("accented", "lp_diphone", "", 0.0, 1.3), ["no"])
 
 
 def test_festival_voices_speak_differently():
