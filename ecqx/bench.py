@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from statistics import median
 
 from ecqx.config import ARCHS
 
@@ -67,12 +68,6 @@ def time_steps(steps: dict[str, Callable[[], object]], repeats: int) -> dict[str
     return times
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def print_steps(title: str, times: dict[str, list[float]]) -> None:
     """Median ms per step, and each variant / ECQ as the median of the per-round ratios with
     their range (the spread between rounds says how much to trust the ratio)."""
@@ -80,11 +75,11 @@ def print_steps(title: str, times: dict[str, list[float]]) -> None:
         print(title)
     print(f"{'full QAT step (median of ' + str(len(times['ECQ'])) + ' rounds)':45s} {'ms':>9s}")
     for name, ms in times.items():
-        print(f"{name:45s} {_median(ms):9.1f}")
+        print(f"{name:45s} {median(ms):9.1f}")
     for name, ms in times.items():
         if name not in ("ECQ", "float SGD step"):
             ratios = [a / b for a, b in zip(ms, times["ECQ"], strict=True)]
-            print(f"{name + ' / ECQ':45s} {_median(ratios):9.2f}x"
+            print(f"{name + ' / ECQ':45s} {median(ratios):9.2f}x"
                   f"   (rounds {min(ratios):.2f}..{max(ratios):.2f})")  # fmt: skip
 
 
