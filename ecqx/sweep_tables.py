@@ -69,6 +69,17 @@ def main_p(rows: list[dict], bits: int) -> float | None:
     return max(runs, key=lambda p: (runs[p], -p)) if runs else None
 
 
+def read_off(runs: list[dict], level: float) -> float | None:
+    """Top-1 (quantized) of one seed's ``runs`` over lambda at sparsity ``level``, linearly
+    interpolated between the runs; None outside their range (no extrapolation) or with fewer
+    than two runs."""
+    runs = sorted(runs, key=lambda r: float(r["sparsity"]))
+    x = np.array([float(r["sparsity"]) for r in runs])
+    if len(x) < 2 or not x[0] <= level <= x[-1]:
+        return None
+    return float(np.interp(level, x, [float(r["top1_quantized"]) for r in runs]))
+
+
 def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT) -> list[dict]:
     """ECQx vs ECQ at equal sparsity: per seed, each method's top-1 read off its curve over
     lambda by linear interpolation (no extrapolation) at each level, then the per-seed
@@ -77,8 +88,8 @@ def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT
     lambda), so comparing at equal lambda would compare different sparsities."""
     main = main_p(rows, bits)
 
-    def curve(method: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        sel = [
+    def curve(method: str, seed: int) -> list[dict]:
+        return [
             r
             for r in rows
             if r["method"] == method
@@ -86,19 +97,13 @@ def matched_sparsity(rows: list[dict], bits: int = 4, levels: tuple = COMPARE_AT
             and int(r["seed"]) == seed
             and (method == "ecq" or float(r["p"]) == main)
         ]
-        sel.sort(key=lambda r: float(r["sparsity"]))
-        return (np.array([float(r["sparsity"]) for r in sel]),
-                np.array([float(r["top1_quantized"]) for r in sel]))  # fmt: skip
 
     out = []
     for level in levels:
         diffs, tops = [], {"ecq": [], "ecqx": []}
         for seed in sorted({int(r["seed"]) for r in rows}):
-            got = {}
-            for method in ("ecq", "ecqx"):
-                x, y = curve(method, seed)
-                if len(x) >= 2 and x[0] <= level <= x[-1]:
-                    got[method] = float(np.interp(level, x, y))
+            got = {m: read_off(curve(m, seed), level) for m in ("ecq", "ecqx")}
+            got = {m: v for m, v in got.items() if v is not None}
             if len(got) == 2:
                 diffs.append(got["ecqx"] - got["ecq"])
                 for m in got:
@@ -121,12 +126,7 @@ def against_curve(points: list[dict], curve: list[dict], bits: int = 4) -> list[
     Where the points of one method sit at several p, this is the comparison that needs no
     ECQx curve. One row per (method, lam, p): seeds reached, mean sparsity, mean top-1 of
     both, mean and sample std of the difference."""
-    by_seed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for seed in {int(r["seed"]) for r in curve}:
-        sel = sorted((r for r in curve if int(r["seed"]) == seed and int(r["bits"]) == bits),
-                     key=lambda r: float(r["sparsity"]))  # fmt: skip
-        by_seed[seed] = (np.array([float(r["sparsity"]) for r in sel]),
-                         np.array([float(r["top1_quantized"]) for r in sel]))  # fmt: skip
+    curve = [c for c in curve if int(c["bits"]) == bits]
     groups: dict[tuple, list[dict]] = {}
     for r in points:
         if int(r["bits"]) == bits:
@@ -135,10 +135,10 @@ def against_curve(points: list[dict], curve: list[dict], bits: int = 4) -> list[
     for (method, lam, p), rs in groups.items():
         got = []
         for r in rs:
-            x, y = by_seed.get(int(r["seed"]), (np.array([]), np.array([])))
             level = float(r["sparsity"])
-            if len(x) >= 2 and x[0] <= level <= x[-1]:
-                got.append((level, float(r["top1_quantized"]), float(np.interp(level, x, y))))
+            at = read_off([c for c in curve if int(c["seed"]) == int(r["seed"])], level)
+            if at is not None:
+                got.append((level, float(r["top1_quantized"]), at))
         if got:
             a = np.array(got)
             d = a[:, 1] - a[:, 2]

@@ -83,7 +83,8 @@ class Speaker:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
 
 
-def _need(program: str, family: str) -> None:
+def _need(family: str) -> None:
+    program = PROGRAMS[family]
     if shutil.which(program) is None:
         raise DataError(
             f"{program} is not installed (the {family} voices): apt-get install "
@@ -93,7 +94,7 @@ def _need(program: str, family: str) -> None:
 
 def espeak_variants() -> list[str]:
     """Variant names that really exist (an unknown name silently falls back to the default)."""
-    _need("espeak-ng", "espeak")
+    _need("espeak")
     out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
     m = re.search(r"Data at:\s*(\S+)", out)
     vdir = Path(m.group(1) if m else "/usr/share/espeak-ng-data") / "voices" / "!v"
@@ -128,7 +129,7 @@ def make_speakers(n: int, seed: int, families: tuple[str, ...] = DEFAULT_FAMILIE
     if unknown or not families:
         raise DataError(f"unknown engine families {sorted(unknown)}; choose from {FAMILIES}")
     for fam in families:
-        _need(PROGRAMS[fam], fam)
+        _need(fam)
     rng = np.random.default_rng(seed)
     variants = espeak_variants() if "espeak" in families else []
     share = np.array([FAMILY_SHARE[f] for f in families])
