@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from statistics import median
 
-from ecqx.config import ARCHS
+from ecqx.config import ARCHS, TrainConfig
 
 CYCLE = 8  # steps per timed block: a whole cycle of every variant's relevance schedule
 
@@ -36,7 +36,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     )
     ap.add_argument("--batch", type=int, default=256, help="batch size (default 256)")
     ap.add_argument("--bits", type=int, default=4, help="bit width 2..5 (default 4)")
-    ap.add_argument("--lam", type=float, default=8.0, help="ECQ lambda (default 8)")
+    d = TrainConfig()  # the step timed is the one `ecqx train` takes by default
+    ap.add_argument("--lam", type=float, default=d.lam, help=f"ECQ lambda (default {d.lam:g})")
+    ap.add_argument("--p", type=float, default=d.p, help=f"ECQx p (default {d.p:g})")
     ap.add_argument("--arch", default=ARCHS[0], choices=ARCHS,
                     help="mlp_gsc (default), or a conv net: vgg16, vgg16bn, resnet18")  # fmt: skip
     ap.add_argument("--width", type=float, default=0.125,
@@ -106,8 +108,9 @@ def run_conv(args: argparse.Namespace) -> None:
     steps = {"float SGD step": sgd}
     for name, method, every, sub in STEP_VARIANTS:
         net = vision.build(args.arch, 10, args.width)
-        q = Quantizer(net, bits=args.bits, lam=args.lam, criterion=criterion_for(method),
-                      relevance_every=every, relevance_batch=sub)  # fmt: skip
+        q = Quantizer(net, bits=args.bits, lam=args.lam, p=args.p,
+                      criterion=criterion_for(method), relevance_every=every,
+                      relevance_batch=sub)  # fmt: skip
         steps[name] = lambda q=q: q.step(x, y)
     weights = sum(s.codes.numel() for s in q.layers)
     print_steps(f"{args.arch} x{args.width:g}, {weights:,} weights, batch {args.batch}, "
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace) -> None:
         for s, m, r in zip(grids, layers, rel):
             c = split_costs(m.weight.detach(), s.grid, s.lam)
             g, t = log_relevance_ratio(r), zero_preference(c)
-            beta, _ = search_beta(g, t, 0.1)
+            beta, _ = search_beta(g, t, args.p)
             _ = beta * g <= t
 
     def relevance_zennit() -> None:
@@ -168,8 +171,9 @@ def run(args: argparse.Namespace) -> None:
     ]
     steps = {}
     for name, method, every, sub in STEP_VARIANTS:
-        q = Quantizer(mlp_gsc(), bits=args.bits, lam=args.lam, criterion=criterion_for(method),
-                      relevance_every=every, relevance_batch=sub)  # fmt: skip
+        q = Quantizer(mlp_gsc(), bits=args.bits, lam=args.lam, p=args.p,
+                      criterion=criterion_for(method), relevance_every=every,
+                      relevance_batch=sub)  # fmt: skip
         steps[name] = lambda q=q: q.step(x, y)
     title = (f"MLP_GSC, {sum(m.weight.numel() for m in layers):,} weights, batch {args.batch}, "
              f"{args.bits} bits, torch threads {torch.get_num_threads()}")  # fmt: skip

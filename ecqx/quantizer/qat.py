@@ -215,7 +215,13 @@ class Quantizer:
 
     def assign(self, search: bool = True) -> None:
         """Re-assign every layer's shadow weights and write the quantized weights to the model;
-        ``search=False`` keeps each layer's beta instead of searching it again."""
+        ``search=False`` keeps each layer's beta instead of searching it again.
+
+        The bound on p holds after every search. Between searches (relevance every k-th step)
+        the kept beta may let a few more weights than p go to zero as the shadows move; the
+        next search restores the bound, and training ends on a search (``qat_loop``). Checking
+        the bound on every step would cost two counts per weight, as much as the relevance
+        weighting itself."""
         for s in self.layers:
             costs = split_costs(s.shadow.detach(), s.grid, s.lam * self.lam_scale, s.keep)
             t = zero_preference(costs)
@@ -225,13 +231,8 @@ class Quantizer:
             elif search:
                 s.beta = self._search_beta(g, t)
             codes = choose_codes(costs, g, s.beta, t)
-            if g is not None:
+            if g is not None and search:
                 budget = int((t >= 0).sum()) + self.p * codes.numel()
-                if not search and int((codes == 0).sum()) > budget:
-                    # the kept beta no longer fits the moved shadows: one search instead of
-                    # up to 256 steps down (it never raises beta between searches)
-                    s.beta = min(s.beta, self._search_beta(g, t))
-                    codes = choose_codes(costs, g, s.beta, t)
                 # float32 rounding at a breakpoint can differ from the search's count by a
                 # weight or two; step beta down until the guarantee holds exactly.
                 while s.beta > 0 and int((codes == 0).sum()) > budget:
@@ -245,10 +246,8 @@ class Quantizer:
                 s.module.weight.copy_(dequantize(s.codes, s.grid, s.module.weight.dtype))
 
     def _search_beta(self, g: torch.Tensor, t: torch.Tensor) -> float:
-        # beta in [0, beta_max] on g is beta / beta_max in [0, 1] on beta_max * g
         both = self.p_bounds == "both"
-        scaled = g if self.beta_max == 1.0 else g * self.beta_max
-        return self.beta_max * search_beta(scaled, t, self.p, self.beta_resolution, both)[0]
+        return search_beta(g, t, self.p, self.beta_resolution, both, self.beta_max)[0]
 
     def update_relevance(self, raw: list[torch.Tensor]) -> None:
         # one update stands for relevance_every steps: the momentum that averages over the

@@ -60,3 +60,20 @@ def test_both_bounds_also_limit_the_zeros_relevance_keeps():
     assert beta_extra == 1.0  # the paper's rule: only extra zeros count, and there are few
     counts = zero_counts(g, t)
     assert abs(zeros - int(counts[0])) <= 10 and beta_both < beta_extra
+
+
+def test_zero_counts_over_a_wider_beta_range_and_at_the_edges():
+    """Candidates beta_max * k / K match the direct assignment; weights with g == 0 count as
+    zero iff ECQ zeroes them, weights with t == 0 sit exactly on their breakpoint."""
+    w, rel, grid, g, t = inputs(2, 4000, 4, 0.4)
+    g, t = g.clone(), t.clone()
+    g[:20] = 0.0  # flat: beta has no effect
+    t[20:40] = 0.0  # on the breakpoint at beta 0
+    counts = zero_counts(g, t, 64, beta_max=16.0)
+    assert counts.numel() == 65
+    for k in [0, 1, 5, 20, 64]:
+        beta = 16.0 * k / 64
+        direct = (beta * g <= t) if beta > 0 else (t >= 0)
+        assert counts[k] == int(direct.sum())
+    beta, zeros = search_beta(g, t, 0.1, 64, beta_max=16.0)
+    assert 0.0 <= beta <= 16.0 and zeros == int(counts[round(beta / 16.0 * 64)])

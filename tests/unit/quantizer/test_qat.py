@@ -151,7 +151,16 @@ def test_collapse_mode_gives_each_layer_a_share_of_its_own_collapse_point():
         Quantizer(pretrained()[0], lam_mode="depth")
 
 
-def test_relevance_every_k_steps_keeps_the_p_guarantee():
+def within_p(q):
+    """Every layer's zeros stay within ECQ's plus p of the layer (the search's guarantee)."""
+    for s in q.layers:
+        t = zero_preference(split_costs(s.shadow.detach(), s.grid, s.lam * q.lam_scale))
+        if int((s.codes == 0).sum()) > int((t >= 0).sum()) + q.p * s.codes.numel():
+            return False
+    return True
+
+
+def test_relevance_every_k_steps_keeps_beta_between_searches_and_p_at_each_search():
     from ecqx.quantizer.relevance import LRP
 
     calls = []
@@ -166,15 +175,40 @@ def test_relevance_every_k_steps_keeps_the_p_guarantee():
     for _ in range(10):
         before = [s.beta for s in q.layers]
         q.step(x[:64], y[:64])
-        # between relevance steps each layer keeps its beta (or steps it down)
-        if (q.steps - 1) % 4:
-            assert all(b <= a for a, b in zip(before, [s.beta for s in q.layers]))
-        for s in q.layers:
-            t = zero_preference(split_costs(s.shadow.detach(), s.grid, s.lam * q.lam_scale))
-            assert int((s.codes == 0).sum()) <= int((t >= 0).sum()) + q.p * s.codes.numel()
+        if (q.steps - 1) % 4:  # between searches each layer keeps its beta
+            assert [s.beta for s in q.layers] == before
+        else:
+            assert within_p(q)
+    q.assign()
+    assert within_p(q)
     assert len(calls) == 3  # steps 0, 4, 8
     with pytest.raises(ValueError, match="relevance_every"):
         Quantizer(pretrained()[0], relevance_every=0)
+
+
+def test_training_ends_on_a_beta_search():
+    """10 steps with relevance every 4th: the last step keeps beta, so qat_loop searches once
+    more and the final model keeps the bound on p."""
+    from ecqx.config import TrainConfig
+    from ecqx.train import qat_loop
+
+    model, x, y = pretrained()
+    searches = []
+
+    def record(q):
+        assign = q.assign
+
+        def recorded(search=True):
+            searches.append(search)
+            assign(search)
+
+        q.assign = recorded
+
+    cfg = TrainConfig(method="ecqx", epochs=1, batch=60, lam=2.0, p=0.1, relevance_every=4)
+    q, _, trajectory = qat_loop(model, cfg, 4, lambda epoch: x, y, False, setup=record)
+    assert len(searches) == 11 and searches[-2] is False and searches[-1] is True
+    assert within_p(q)
+    assert trajectory[-1] == [round(s.sparsity, 5) for s in q.layers]
 
 
 def test_sparse_relevance_updates_average_over_as_many_steps():
