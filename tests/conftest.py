@@ -23,7 +23,8 @@ def tiny_trained(tiny_gsc, tmp_path_factory):
     from ecqx.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("trained")
-    train(GSCData(tiny_gsc), out, TrainConfig(epochs=1, fp_epochs=3, lam=16), progress=False)
+    cfg = TrainConfig(epochs=1, fp_epochs=3, lam=16, lam_mode="size")
+    train(GSCData(tiny_gsc), out, cfg, progress=False)
     return out
 
 
@@ -45,7 +46,8 @@ def tiny_vgg(tiny_images, tmp_path_factory):
     from ecqx.train_images import train_images
 
     out = tmp_path_factory.mktemp("vgg")
-    cfg = TrainConfig(arch="vgg16bn", width=0.0625, fp_epochs=4, epochs=1, lam=4, lam_warmup=1,
+    cfg = TrainConfig(arch="vgg16bn", width=0.0625, fp_epochs=4, epochs=1, lam=4, lam_mode="size",
+                      lam_warmup=1,
                       fp_lr=0.05, weight_decay=5e-4, batch=32)  # fmt: skip
     train_images(load_images(tiny_images), out, cfg, progress=False)
     return out
@@ -61,6 +63,7 @@ def tiny_resnet(tiny_images, tmp_path_factory):
     out = tmp_path_factory.mktemp("resnet")
     # the conv nets' recipe of session 9 (the MLP's defaults changed since)
     cfg = TrainConfig(arch="resnet18", width=0.0625, fp_epochs=3, epochs=1, lam=4,
-                      lam_warmup=1, batch=32, fp_lr=0.01, weight_decay=5e-4)  # fmt: skip
+                      lam_mode="size", lam_warmup=1, batch=32, fp_lr=0.01,
+                      weight_decay=5e-4)  # fmt: skip
     train_images(load_images(tiny_images), out, cfg, progress=False)
     return out

@@ -116,10 +116,12 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         "--lam",
         type=float,
         default=d.lam,
-        help="entropy-constraint strength lambda; larger = sparser. Distances are in "
-        "quantization steps; on MLP_GSC 4..256 spans ~20-90%% sparsity with ECQ, and "
-        "~30-75%% with ECQx at p 0.1 or ~65-72%% at p 0.5 for lambda 2..16 (default "
-        f"{d.lam:g} with p {d.p}: ECQx's sparsest point without loss)",
+        help="entropy-constraint strength lambda; larger = sparser. With --lam-mode "
+        "collapse a fraction of each layer's collapse point: on MLP_GSC 0.1..1.7 spans "
+        "~30-80%% sparsity with ECQ, and 0.1..0.3 ~76-79%% with ECQx at p 0.5; with --lam-mode "
+        "size 4..256 spans ~30-80%% with ECQ (default "
+        f"{d.lam:g}, {d.lam_mode} mode, with p {d.p}: ECQx's sparsest point within ~1 pp "
+        "of float)",
     )
     p.add_argument(
         "--p",
@@ -144,9 +146,9 @@ def add_lam_mode(p: argparse.ArgumentParser) -> None:
         "--lam-mode",
         choices=LAMBDA_MODES,
         default=d.lam_mode,
-        help="per-layer lambda: size = --lam x N_layer / N_largest (--lam ~16..1024); "
-        "collapse = --lam x the layer's own collapse lambda x (N_layer / N_largest + 0.05) "
-        f"/ 1.05 (--lam a fraction, ~0.05..1) (default {d.lam_mode})",
+        help="per-layer lambda: collapse = --lam x the layer's own collapse lambda x "
+        "(N_layer / N_largest + 0.05) / 1.05 (--lam a fraction, ~0.05..2); size = --lam x "
+        f"N_layer / N_largest (--lam ~4..256) (default {d.lam_mode})",
     )
 
 

@@ -17,6 +17,7 @@ from ecqx.commands.options import (
     method,
     positive_int,
 )
+from ecqx.config import SWEEP_LAMS, TrainConfig
 
 HELP = "ECQ vs ECQx grid over lambda, p, bit width and seed on Ray, with the paper's figures"
 DESCRIPTION = (
@@ -38,10 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated, of ecq, ecqx (default both)")  # fmt: skip
     p.add_argument("--bits", type=listed(bits), default=[4],
                    help="comma-separated bit widths (default 4)")  # fmt: skip
-    p.add_argument("--lams", type=listed(float), default=[32.0, 128.0, 512.0, 1024.0],
-                   help="comma-separated lambdas (default 32,128,512,1024)")  # fmt: skip
-    p.add_argument("--ps", type=listed(float), default=[0.1],
-                   help="comma-separated ECQx p values (default 0.1)")  # fmt: skip
+    grids = "; ".join(f"{m}: {','.join(f'{v:g}' for v in SWEEP_LAMS[m])}" for m in SWEEP_LAMS)
+    p.add_argument("--lams", type=listed(float), default=None,
+                   help=f"comma-separated lambdas (default by --lam-mode, {grids})")  # fmt: skip
+    d = TrainConfig()
+    p.add_argument("--ps", type=listed(float), default=[d.p],
+                   help=f"comma-separated ECQx p values (default {d.p:g})")  # fmt: skip
     add_schedule_options(p, seeds=True)
     p.add_argument("--workers", type=positive_int, default=None,
                    help="runs trained at once (default: Ray's CPUs / --threads)")  # fmt: skip
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from ecqx.sweep_tables import summarize, working_points
 
     out = Path(args.out)
-    points = grid(args.methods, args.bits, args.lams, args.ps, args.seeds)
+    lams = args.lams if args.lams is not None else list(SWEEP_LAMS[base.lam_mode])
+    points = grid(args.methods, args.bits, lams, args.ps, args.seeds)
     print(f"{len(points)} grid points -> {out / 'results.csv'}")
     res = sweep(Path(args.data), out, points, base, workers=args.workers, threads=args.threads,
                 address=args.address, device=args.device)  # fmt: skip

@@ -61,7 +61,7 @@ def test_training_on_the_chosen_device_matches_the_cpu():
         model = mlp_gsc(in_features=20, num_classes=4, hidden=(32, 16)).to(device)
         g = torch.Generator().manual_seed(1)
         x, y = torch.randn(64, 20, generator=g), torch.randint(0, 4, (64,), generator=g)
-        q = Quantizer(model, bits=4, lam=2.0)
+        q = Quantizer(model, bits=4, lam=2.0, lam_mode="size")
         for _ in range(5):
             q.step(x.to(device), y.to(device))
         return [s.shadow.detach().cpu() for s in q.layers], [s.codes.cpu() for s in q.layers]

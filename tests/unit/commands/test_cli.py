@@ -58,6 +58,8 @@ def test_train_end_to_end_on_tiny_data(tiny_gsc, tmp_path):
         "cpu",
         "--lam",
         "16",
+        "--lam-mode",
+        "size",
     ]
     proc = subprocess.run(
         [sys.executable, "-m", "ecqx.cli", *argv], capture_output=True, text=True, timeout=600

@@ -63,7 +63,8 @@ def test_mixed_precision_trains_exports_and_runs_bit_exactly_in_c(tiny_gsc, tmp_
 
     run = tmp_path / "mixed"
     argv = ["train", "--data", str(tiny_gsc), "--out", str(run), "--epochs", "1",
-            "--fp-epochs", "2", "--bit-budget", "3", "--lam", "4"]  # fmt: skip
+            "--fp-epochs", "2", "--bit-budget", "3", "--lam", "4",
+            "--lam-mode", "size"]  # fmt: skip
     assert main(argv) == 0
     metrics = json.loads(RunDir(run).metrics.read_text())
     bits = [r["bits"] for r in metrics["layers"]]

@@ -33,8 +33,8 @@ def stripes(n=96, seed=0):
 def test_conv_bn_qat_lowers_loss_and_reaches_sparsity(method, criterion):
     net = conv_bn_net()
     x, y = stripes()
-    q = Quantizer(net, bits=4, lam=8.0, p=0.2, criterion=criterion_for(method, criterion),
-                  lr=3e-3)  # fmt: skip
+    q = Quantizer(net, bits=4, lam=8.0, lam_mode="size", p=0.2,
+                  criterion=criterion_for(method, criterion), lr=3e-3)  # fmt: skip
     bn = net[1]
     stats = bn.running_mean.clone()
     losses = [q.step(x, y).loss for _ in range(40)]

@@ -60,7 +60,9 @@ def test_deeplift_on_convolutions_sums_to_captums_attributions():
 def test_deeplift_drives_ecqx_training():
     model, x, y = tiny()
     model = model.float()
-    q = Quantizer(model, bits=4, lam=4.0, criterion=criterion_for("ecqx", "deeplift"))
+    q = Quantizer(
+        model, bits=4, lam=4.0, lam_mode="size", criterion=criterion_for("ecqx", "deeplift")
+    )
     for _ in range(3):
         q.step(x.float(), y)
     assert all(s.relevance is not None and s.relevance.max() == pytest.approx(1.0, abs=0.5)

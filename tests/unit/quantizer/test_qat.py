@@ -48,7 +48,7 @@ def test_shadow_weights_are_real_copies_and_weights_are_codes_times_step():
 @pytest.mark.parametrize("criterion", [LRP(), GradientTimesWeight(), NoRelevance()])
 def test_qat_lowers_loss_and_reaches_sparsity(criterion):
     model, x, y = pretrained()
-    q = Quantizer(model, bits=4, lam=24.0, p=0.1, criterion=criterion, lr=3e-4)
+    q = Quantizer(model, bits=4, lam=24.0, lam_mode="size", p=0.1, criterion=criterion, lr=3e-4)
     first = F.cross_entropy(model(x), y).item()
     fp_shadow_before = [s.shadow.detach().clone() for s in q.layers]
     for _epoch in range(20):
@@ -120,7 +120,7 @@ def test_lambda_scale_ramps_from_nearest_neighbour_to_full_lambda():
     from ecqx.quantizer.grid import nearest_codes
 
     model, _, _ = pretrained()
-    q = Quantizer(model, bits=4, lam=64.0, p=0.0, criterion=NoRelevance())
+    q = Quantizer(model, bits=4, lam=64.0, lam_mode="size", p=0.0, criterion=NoRelevance())
     full = q.sparsity()
     q.lam_scale = 0.0
     q.assign()
@@ -271,7 +271,9 @@ def test_relevance_on_a_sub_batch_is_the_relevance_of_its_first_samples():
             seen.append((len(x), None if trace is None else len(trace.inputs[0])))
             return super().__call__(model, layers, x, target, trace)
 
-    q = Quantizer(model, bits=4, lam=2.0, p=0.1, criterion=Recording(), relevance_batch=16)
+    q = Quantizer(
+        model, bits=4, lam=2.0, lam_mode="size", p=0.1, criterion=Recording(), relevance_batch=16
+    )
     layers = [s.module for s in q.layers]
     expected = LRP(fast=False)(model, layers, x[:16], y[:16], None)  # weights of the step
     q.step(x[:64], y[:64])
