@@ -109,7 +109,7 @@ class TrainConfig:
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
           "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0,
-          "cmn": False, "aug_epochs": 0}  # fmt: skip
+          "cmn": False, "aug_epochs": 0, "lam_mode": "size"}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
