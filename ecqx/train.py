@@ -303,6 +303,10 @@ def qat_loop(
                 acc=f"{correct / seen:.3f}",
                 sparsity=f"{st.sparsity:.3f}",
             )
+        if epoch == cfg.epochs - 1:
+            # with relevance every k-th step the last step may not have searched beta: end on
+            # a search so the final model keeps the bound on p (a no-op when k = 1)
+            q.assign()
         times.append(time.perf_counter() - t0)
         trajectory.append([round(s.sparsity, 5) for s in q.layers])
         if progress:
@@ -311,11 +315,6 @@ def qat_loop(
                 f"acc {percent(correct / seen)} sparsity {percent(q.sparsity())} "
                 f"({times[-1]:.1f} s)"
             )
-    # with relevance every k-th step the last step may not have searched beta: end on a
-    # search so the final model keeps the bound on p (a no-op when k = 1)
-    q.assign()
-    if trajectory:
-        trajectory[-1] = [round(s.sparsity, 5) for s in q.layers]
     return q, times, trajectory
 
 
