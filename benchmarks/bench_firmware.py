@@ -111,7 +111,7 @@ def main() -> None:
         nargs="+",
         default=["auto", "int8"],
         choices=list(WEIGHT_FORMATS),
-        help="C weight encodings (default auto = sparse/dense per layer, int8)",
+        help="C weight encodings (default auto = sparse by row or column / dense per layer, int8)",
     )
     ap.add_argument(
         "-n", type=int, default=20, help="test clips per run, class-stratified (default 20)"

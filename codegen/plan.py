@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecqx.codegen.formats import choose, dense_width
-from ecqx.codegen.sparse_format import descriptors, encode_sparse, pack_dense, window_order
+from ecqx.codegen.sparse_format import (
+    descriptors,
+    encode_colsparse,
+    encode_sparse,
+    pack_dense,
+    window_order,
+)
 from ecqx.integer.equivalent import drop_dead_units, permute_units
 from ecqx.integer.model import IntegerModel, IntLayer
 
@@ -44,6 +50,16 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
         "bias": c_array(ly.bias, 8),
         "format": fmt,
     }
+    if fmt == "colsparse":
+        enc = encode_colsparse(ly.codes)
+        return ctx | {
+            "n_groups": enc.groups,
+            "groups": c_array(descriptors(enc.by_column), 8, hex_width=8),
+            "n_offsets": enc.by_column.offsets.size,
+            "offsets": c_array(enc.by_column.offsets, 24),
+            "columns": c_array(enc.columns, 8, hex_width=8),
+            "weight_bytes": enc.nbytes,
+        }
     if fmt == "sparse":
         enc = encode_sparse(ly.codes)
         return ctx | {
@@ -74,6 +90,9 @@ def order_units_for_windows(model: IntegerModel) -> IntegerModel:
     return model
 
 
+SPARSE_FORMATS = ("sparse", "colsparse")  # the encodings whose kernels need int32 scratch
+
+
 @dataclass
 class Plan:
     """The integer model ``spec`` as the C code implements it."""
@@ -90,8 +109,12 @@ class Plan:
 
     @property
     def max_sparse_rows(self) -> int:
-        """int32 accumulators the sparse kernel needs (its largest layer; 1 if none)."""
-        return max([1] + [c["rows"] for c in self.layers if c["format"] == "sparse"])
+        """int32 accumulators the sparse kernels need (their largest layer; 1 if none)."""
+        return max([1] + [c["rows"] for c in self.layers if c["format"] in SPARSE_FORMATS])
+
+    @property
+    def needs_accumulators(self) -> bool:
+        return any(c["format"] in SPARSE_FORMATS for c in self.layers)
 
     @property
     def weight_bytes(self) -> int:
@@ -105,8 +128,12 @@ def plan(spec: IntegerModel, weights: list[str] | str = "auto") -> Plan:
     model = order_units_for_windows(model)
     if isinstance(weights, str):
         weights = [weights] * len(model.layers)
+    # a layer behind a ReLU sees many zero inputs, which the by-column kernel skips
+    after_relu = [False] + [ly.out_min == 0 for ly in model.layers[:-1]]
     layers = [
-        layer_context(i, ly, choose(ly, f)) | {"dead_units_dropped": d}
-        for i, (ly, f, d) in enumerate(zip(model.layers, weights, dropped, strict=True))
+        layer_context(i, ly, choose(ly, f, r)) | {"dead_units_dropped": d}
+        for i, (ly, f, d, r) in enumerate(
+            zip(model.layers, weights, dropped, after_relu, strict=True)
+        )
     ]
     return Plan(spec, model, layers)

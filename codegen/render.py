@@ -64,7 +64,7 @@ def context(p: Plan, stream: RecognizerParams | None = None) -> dict:
     """The values every template may print."""
     m = p.model
     fe = frontend_context(p.spec, stream)
-    sparse_acc = 4 * p.max_sparse_rows if any(ly["format"] == "sparse" for ly in p.layers) else 0
+    sparse_acc = 4 * p.max_sparse_rows if p.needs_accumulators else 0
     return fe | {
         "infer_ram": 2 * p.max_width + sparse_acc,
         "frontend_ram": frontend_scratch_bytes(fe["frontend"]) if fe["frontend"] else 0,
@@ -78,6 +78,7 @@ def context(p: Plan, stream: RecognizerParams | None = None) -> dict:
         "labels": ",\n".join('    "' + label.replace('"', "") + '"' for label in m.labels),
         "max_width": p.max_width,
         "max_sparse_rows": p.max_sparse_rows,
+        "needs_accumulators": p.needs_accumulators,
         "layers": p.layers,
     }
 

@@ -18,6 +18,14 @@ The C header stores one word per group (``descriptors``): base | count << 16 | l
 code << 26, ``last`` marking a row's final group. The kernel walks one flat stream of groups,
 so it keeps no per-row group counter (and the header no per-row array).
 
+Sparse by column (``encode_colsparse``): the same groups built over the transposed codes, so a
+group is one code's weights in a 256-row window of one input column, plus one word per column
+(its offsets | its groups << 16). The kernel takes the inputs one by one and skips a zero one
+with two pointer steps; for a live input it adds code * x to the accumulators of each group's
+rows (load offset, load, add, store: four instructions per weight). After a ReLU half or more
+of a layer's inputs are zero, so this kernel's work follows the live inputs instead of all
+weights; before the first layer (dense features) the row form is cheaper.
+
 Dense packed: two's-complement fields of ``storage_bits`` (2, 4 or 8) per weight, row-major.
 2- and 4-bit rows start on a 32-bit word and fill whole words: word j holds the next 32 / width
 weights, weight k of the word in byte k % 4, bit field k // 4. So one shift and mask bring
@@ -90,6 +98,58 @@ def encode_sparse(codes: np.ndarray) -> GroupedSparse:
         np.asarray(bases, np.uint16),
         np.asarray(offsets, np.uint8),
     )
+
+
+@dataclass
+class ColumnSparse:
+    """A layer's weights grouped by input column: ``by_column`` is ``encode_sparse`` of the
+    transposed codes (its "rows" are the layer's columns, its bases and offsets rows)."""
+
+    by_column: GroupedSparse
+
+    @property
+    def groups(self) -> int:
+        return self.by_column.groups
+
+    @property
+    def columns(self) -> np.ndarray:
+        """uint32 per column: its offsets (bits 0-15) | its groups << 16."""
+        g = self.by_column.row_groups.astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(g)[:-1]))
+        offsets = np.add.reduceat(self.by_column.counts.astype(np.int64), starts)
+        return (offsets | (g << 16)).astype(np.uint32)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes in the C header: descriptors, offsets and a word per column."""
+        return self.by_column.nbytes + 4 * int(self.by_column.row_groups.size)
+
+
+def encode_colsparse(codes: np.ndarray) -> ColumnSparse:
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[0] > 65535:
+        raise ValueError(f"expected a [rows <= 65535, cols] code matrix, got {codes.shape}")
+    return ColumnSparse(encode_sparse(codes.T))
+
+
+def decode_colsparse(desc: np.ndarray, offsets: np.ndarray, columns: np.ndarray,
+                     shape: tuple[int, int]) -> np.ndarray:  # fmt: skip
+    """The code matrix back from the C arrays of the by-column form, stepping through them
+    with the column words as the kernel does (a wrong word misplaces every later column)."""
+    rows, cols = shape
+    if len(columns) != cols:
+        raise ValueError(f"{len(columns)} column words for {cols} columns")
+    out = np.zeros(shape, np.int8)
+    g = k = 0
+    for j, word in enumerate(np.asarray(columns, np.uint32).tolist()):
+        n_off, n_groups = word & 0xFFFF, word >> 16
+        one = decode_descriptors(desc[g : g + n_groups], offsets[k : k + n_off], (1, rows))
+        out[:, j] = one[0]
+        g, k = g + n_groups, k + n_off
+    if g != len(desc) or k != len(offsets):
+        raise ValueError(f"column words cover {g} groups and {k} offsets, expected {len(desc)} "
+                         f"and {len(offsets)}")  # fmt: skip
+    return out
 
 
 def window_order(codes: np.ndarray) -> np.ndarray:

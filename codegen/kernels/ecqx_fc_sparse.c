@@ -157,23 +157,5 @@ void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_
         } while ((d & ECQX_GROUP_LAST) == 0u);
         acc[r] = sum;
     }
-#if ECQX_SINGLE_ROUNDING
-    /* decided once per layer, not per row; a constant lower bound lets the compiler clamp
-     * with one saturate instruction (USAT/SSAT) */
-    if (rq.shift < 0 && rq.out_min == 0) {
-        for (int32_t r = 0; r < rows; r++) {
-            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, 0);
-        }
-        return;
-    }
-    if (rq.shift < 0) {
-        for (int32_t r = 0; r < rows; r++) {
-            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, -128);
-        }
-        return;
-    }
-#endif
-    for (int32_t r = 0; r < rows; r++) {
-        y[r] = ecqx_requantize(acc[r], rq.multiplier, rq.shift, rq.out_min);
-    }
+    ecqx_requantize_rows(acc, y, rows, rq);
 }

@@ -30,6 +30,23 @@ typedef struct {
 void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_t *w,
                      const int32_t *bias, ecqx_requant_t rq, int32_t *acc);
 
+/* Sparse weights by input column (codegen/sparse_format.py): the groups of all columns in
+ * column order, each one code in a 256-row window (descriptor as above, base = first row),
+ * and per column one word: its offsets (bits 0-15) | its groups << 16.
+ * Ranges: 1 <= rows <= 65535; cols >= 1. */
+typedef struct {
+    const uint32_t *groups;  /* packed descriptors */
+    const uint8_t *offsets;  /* [non-zeros] row - base */
+    const uint32_t *columns; /* [cols] offsets | groups << 16 */
+} ecqx_colsparse_t;
+
+/* Skips zero inputs: its work follows the non-zero inputs times their weights, so it suits a
+ * layer behind a ReLU. acc: caller-supplied scratch of at least `rows` int32; requantization
+ * ranges as ecqx_fc_sparse. */
+void ecqx_fc_colsparse(const int8_t *x, int8_t *y, int32_t rows, int32_t cols,
+                       const ecqx_colsparse_t *w, const int32_t *bias, ecqx_requant_t rq,
+                       int32_t *acc);
+
 /* Dense weights in 2-, 4- or 8-bit two's-complement fields (storage_bits in {2, 4, 8}).
  * 8-bit rows are plain bytes; 2- and 4-bit rows start on a 32-bit word and fill whole words,
  * weight k of a word in byte k % 4, bit field k / 4 (see codegen/sparse_format.py), so one

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ecqx_config.h"
+#include "ecqx_kernels.h" /* ecqx_requant_t */
 
 /* Two independent selects, which compile to conditional moves rather than branches. */
 static inline int8_t ecqx_clamp_i8(int32_t v, int32_t lo)
@@ -54,6 +55,31 @@ static inline int8_t ecqx_requantize(int32_t acc, int32_t multiplier, int32_t sh
     const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
     return ecqx_clamp_i8((high >> right) + (rem > threshold ? 1 : 0), out_min);
 #endif
+}
+
+/* y[r] = requantized acc[r] for a layer's rows (the sparse kernels' second pass). */
+static inline void ecqx_requantize_rows(const int32_t *acc, int8_t *y, int32_t rows,
+                                        ecqx_requant_t rq)
+{
+#if ECQX_SINGLE_ROUNDING
+    /* decided once per layer, not per row; a constant lower bound lets the compiler clamp
+     * with one saturate instruction (USAT/SSAT) */
+    if (rq.shift < 0 && rq.out_min == 0) {
+        for (int32_t r = 0; r < rows; r++) {
+            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, 0);
+        }
+        return;
+    }
+    if (rq.shift < 0) {
+        for (int32_t r = 0; r < rows; r++) {
+            y[r] = ecqx_requantize_high(acc[r], rq.multiplier, rq.shift, -128);
+        }
+        return;
+    }
+#endif
+    for (int32_t r = 0; r < rows; r++) {
+        y[r] = ecqx_requantize(acc[r], rq.multiplier, rq.shift, rq.out_min);
+    }
 }
 
 #endif /* ECQX_REQUANT_H */

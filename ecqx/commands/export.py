@@ -52,9 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--weights",
         choices=WEIGHT_FORMATS,
         default="auto",
-        help="C weight encoding per layer: centroid-grouped sparse, dense packed at the bit "
-        "width, dense int8; auto = the smaller of sparse and dense packed (default), fast = "
-        "the fewest instructions by a Cortex-M4 cost model",
+        help="C weight encoding per layer: centroid-grouped sparse by row, colsparse = by "
+        "input column (skips zero inputs, for layers behind a ReLU), dense packed at the bit "
+        "width, dense int8; auto = per layer the sparse form with fewer estimated "
+        "instructions if it is smaller than dense packed, else dense (default); fast = the "
+        "fewest instructions by a Cortex-M4 cost model",
     )
     p.add_argument("--rounding", choices=ROUNDINGS, default=ROUNDINGS[0],
                    help="requantization rounding of the integer model, which every export "

@@ -101,9 +101,10 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
 @pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
 def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, board):
     """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
-    storage, rows ending mid-word) and the sparse group sum - Thumb-2 assembly on the M4
-    (groups shorter and longer than its 32-fold run), Helium gathers on the M55 (whole and
-    partial quads) - in one model of mixed widths."""
+    storage, rows ending mid-word), the sparse group sum and the by-column scatter-add -
+    Thumb-2 assembly on the M4 (groups shorter and longer than its 32-fold run), Helium
+    gathers and scatters on the M55 (whole and partial quads) - in one model of mixed widths;
+    the by-column layer sees ReLU outputs, so it skips zero inputs and scatters live ones."""
     from ecqx.codegen.firmware_build import build, copy_project
     from ecqx.codegen.render import render
     from ecqx.hil.transport import QemuTransport
@@ -113,9 +114,10 @@ def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, boar
              for b in bits]  # fmt: skip
     model = dataclasses.replace(parts[0], layers=[p.layers[i] for i, p in enumerate(parts)])
     model.layers[2].codes[::2, 10:190] = 1  # groups of ~180 weights: several 32-fold passes
+    model.layers[1].codes[10:190, ::2] = 1  # the same down columns for the by-column kernel
     model.validate()
     project = copy_project(tmp_path / "fw")
-    formats = ["dense", "dense", "sparse", "dense"]
+    formats = ["dense", "colsparse", "sparse", "dense"]
     summary = render(model, project / "src" / "generated", formats).summary()
     assert [ly["bits"] for ly in summary["layers"]] == list(bits)
     elf = build(project, board)

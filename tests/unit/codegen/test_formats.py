@@ -22,3 +22,23 @@ def test_fast_weights_follow_the_cost_model():
     assert est["sparse"] < est["int8"]
     with pytest.raises(ValueError, match="one of"):
         formats.choose(sparse_layer, "smallest")
+
+
+def test_auto_stores_a_layer_behind_a_relu_by_column_where_that_saves_instructions():
+    """Behind a ReLU the by-column kernel skips the zero inputs, so `auto` takes it when the
+    cost model (at the assumed live share) says it is faster and it is still smaller than
+    dense; the first layer (dense features) keeps the row form. Every choice stays
+    smaller than dense packed."""
+    model, _ = random_integer_model(seed=6, widths=(300, 256, 256, 8), bits=4, sparsity=0.9)
+    first, hidden = model.layers[0], model.layers[1]
+    assert formats.choose(first, "auto", after_relu=False) == "sparse"
+    assert formats.choose(hidden, "auto", after_relu=True) == "colsparse"
+    est = {f: formats.estimated_instructions(hidden, f, formats.RELU_LIVE)
+           for f in ("sparse", "colsparse")}  # fmt: skip
+    assert est["colsparse"] < est["sparse"]
+    # with every input live the extra load and store per weight make it the slower one
+    assert formats.estimated_instructions(hidden, "colsparse", 1.0) > est["sparse"]
+    assert formats.choose(hidden, "fast", after_relu=False) != "colsparse"
+    dense_ish = dataclasses.replace(hidden, codes=np.where(hidden.codes == 0, 1, hidden.codes)
+                                    .astype(np.int8))  # fmt: skip
+    assert formats.choose(dense_ish, "auto", after_relu=True) == "dense"

@@ -1,5 +1,5 @@
 """The generated C model equals the reference engine bit for bit (host gcc, under ASan and
-UBSan), for 2..5 bits, sparse and dense weights, both roundings; it compiles warning-free for
+UBSan), for 2..5 bits, sparse (by row and by column) and dense weights, both roundings; it compiles warning-free for
 the host and for Cortex-M; weights are defined once."""
 
 import dataclasses
@@ -15,7 +15,7 @@ from ecqx.codegen.render import API_HEADER, GENERATED, render
 from ecqx.integer import engine
 
 
-@pytest.mark.parametrize("fmt", ["sparse", "dense", "int8"])
+@pytest.mark.parametrize("fmt", ["sparse", "colsparse", "dense", "int8"])
 def test_generated_c_compiles_warning_free_for_host_and_cortex_m(tmp_path, fmt):
     model, _ = random_integer_model(seed=40)
     src = render(model, tmp_path / "c", fmt)
@@ -33,14 +33,15 @@ def test_generated_c_compiles_warning_free_for_host_and_cortex_m(tmp_path, fmt):
             proc = subprocess.run([cc, *flags, str(c_file)], capture_output=True)
             assert proc.returncode == 0, (cc, c_file.name, proc.stderr.decode())
     data = (src.folder / "ecqx_model_data.c").read_text()
-    assert model.identity() in data and ("_offsets" in data) == (fmt == "sparse")
+    assert model.identity() in data and ("_offsets" in data) == (fmt in ("sparse", "colsparse"))
+    assert ("_columns" in data) == (fmt == "colsparse")
     # defined once: the header only declares
     header = (src.folder / "ecqx_model_data.h").read_text()
     assert "extern const int32_t ecqx_l0_bias" in header and "= {" not in header
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4, 5])
-@pytest.mark.parametrize("weights", ["sparse", "dense", "int8"])
+@pytest.mark.parametrize("weights", ["sparse", "colsparse", "dense", "int8"])
 def test_host_kernel_is_bit_exact(tmp_path, bits, weights):
     # 41 inputs (odd: unaligned packed rows), a 300-wide layer (codes spread over two windows)
     model, feats = random_integer_model(
@@ -94,5 +95,5 @@ def test_activation_buffers_are_sized_by_layer_outputs_not_the_input(tmp_path):
     api = (src.folder / API_HEADER).read_text()
     ram = int(api.split("#define ECQX_INFER_RAM_BYTES ")[1].split()[0])
     assert ram == 2 * 24 + 4 * src.plan.max_sparse_rows * any(
-        ly["format"] == "sparse" for ly in src.plan.layers
+        ly["format"] in ("sparse", "colsparse") for ly in src.plan.layers
     )

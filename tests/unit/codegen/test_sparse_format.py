@@ -1,4 +1,5 @@
-"""Sparse (centroid-grouped) and dense packed weight encodings round-trip exactly."""
+"""Sparse (centroid-grouped, by row or by column) and dense packed weight encodings round-trip
+exactly."""
 
 import numpy as np
 import pytest
@@ -7,8 +8,10 @@ from helpers import random_integer_model
 from ecqx.codegen.sparse_format import (
     LAST_BIT,
     WINDOW,
+    decode_colsparse,
     decode_descriptors,
     descriptors,
+    encode_colsparse,
     encode_sparse,
     pack_dense,
     storage_bits,
@@ -68,3 +71,28 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     row_bytes = codes.shape[1] if width == 8 else 4 * -(-codes.shape[1] * width // 32)
     assert packed.size == codes.shape[0] * row_bytes
     assert np.array_equal(unpack_dense(packed, bits, codes.shape), codes)
+
+
+def test_by_column_encoding_round_trips_and_its_column_words_step_over_each_column():
+    """The by-column form: the row encoding of the transposed codes plus one word per column
+    (offsets | groups << 16), which the kernel uses to skip a zero input; a wrong word shifts
+    every later column, so the decoder (reading as the kernel does) rejects it."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(-7, 8, size=(300, 11)).astype(np.int8)
+    codes[rng.random(codes.shape) < 0.8] = 0
+    codes[:, 4] = 0  # an unused input: one placeholder group
+    codes[:280, 6] = 2  # 280 equal codes down one column: two groups (255 per group, windows)
+    enc = encode_colsparse(codes)
+    words = enc.columns
+    nnz = (codes != 0).sum(axis=0)
+    assert np.array_equal(words & 0xFFFF, np.where(nnz == 0, 1, nnz))
+    assert (words >> 16)[4] == 1 and (words >> 16)[6] >= 2
+    assert enc.nbytes == 4 * enc.groups + enc.by_column.offsets.size + 4 * codes.shape[1]
+    desc = descriptors(enc.by_column)
+    assert np.array_equal(decode_colsparse(desc, enc.by_column.offsets, words, codes.shape), codes)
+    bad = words.copy()
+    bad[2] += 1  # one offset too many for column 2
+    with pytest.raises(ValueError):
+        decode_colsparse(desc, enc.by_column.offsets, bad, codes.shape)
+    with pytest.raises(ValueError, match="65535"):
+        encode_colsparse(np.zeros((65536, 2), np.int8))
