@@ -1,6 +1,6 @@
 """The generated C model equals the reference engine bit for bit (host gcc, under ASan and
-UBSan), for 2..5 bits, sparse (by row and by column) and dense weights, both roundings; it compiles warning-free for
-the host and for Cortex-M; weights are defined once."""
+UBSan), for 2..5 bits, sparse (by row and by column) and dense weights, both roundings; it
+compiles warning-free for the host and for Cortex-M; weights are defined once."""
 
 import dataclasses
 import shutil
