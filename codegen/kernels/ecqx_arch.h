@@ -1,10 +1,10 @@
 /* The instruction-set paths of the kernels, decided once for the whole library from the
  * compiler's target macros (as CMSIS-NN does in one header). Each path computes the same
  * integers; the tests run every one of them.
- *   ECQX_USE_MVE     Helium gathers in the sparse kernel (Cortex-M55/M85)
- *   ECQX_USE_THUMB2  Thumb-2 inline assembly in the sparse kernel (Cortex-M3/M4/M7/M33)
+ *   ECQX_USE_MVE     Helium gathers/scatters in the sparse kernels (Cortex-M55/M85)
+ *   ECQX_USE_THUMB2  Thumb-2 inline assembly in the sparse kernels (Cortex-M3/M4/M7/M33)
  *   ECQX_USE_DSP     SMLAD over SXTB16 pairs in the dense kernel (cores with the DSP extension)
- * Define ECQX_PORTABLE_C to take the plain C sparse path on any core. */
+ * Define ECQX_PORTABLE_C to take the plain C sparse paths on any core. */
 #ifndef ECQX_ARCH_H
 #define ECQX_ARCH_H
 
@@ -25,5 +25,21 @@
 #else
 #define ECQX_USE_DSP 0
 #endif
+
+/* marks the intended fall-through between the entry points of the portable C kernels'
+ * unrolled runs (Duff's device), which -Wextra would otherwise report */
+#if defined(__GNUC__) && __GNUC__ >= 7
+#define ECQX_FALLTHROUGH __attribute__((fallthrough))
+#else
+#define ECQX_FALLTHROUGH ((void)0)
+#endif
+
+/* The entry points k = 31..1 of a 32-fold unrolled run (Duff's device): STEP(k) does one
+ * element, then opens `case k:`. */
+#define ECQX_STEPS_31_TO_1(STEP) \
+    STEP(31) STEP(30) STEP(29) STEP(28) STEP(27) STEP(26) STEP(25) STEP(24) STEP(23) \
+    STEP(22) STEP(21) STEP(20) STEP(19) STEP(18) STEP(17) STEP(16) STEP(15) STEP(14) \
+    STEP(13) STEP(12) STEP(11) STEP(10) STEP(9) STEP(8) STEP(7) STEP(6) STEP(5) STEP(4) \
+    STEP(3) STEP(2) STEP(1)
 
 #endif /* ECQX_ARCH_H */

@@ -84,12 +84,6 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
     *pp = p;
 }
 #else
-#if defined(__GNUC__) && __GNUC__ >= 7
-#define ECQX_FALLTHROUGH __attribute__((fallthrough))
-#else
-#define ECQX_FALLTHROUGH ((void)0)
-#endif
-
 /* One scatter-add, then the next entry point of the unrolled block. */
 #define ECQX_PUT(k)       \
     acc[*p++] += v;       \
@@ -104,37 +98,7 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
     switch (n & 31u) {
     case 0:
         do {
-            ECQX_PUT(31)
-            ECQX_PUT(30)
-            ECQX_PUT(29)
-            ECQX_PUT(28)
-            ECQX_PUT(27)
-            ECQX_PUT(26)
-            ECQX_PUT(25)
-            ECQX_PUT(24)
-            ECQX_PUT(23)
-            ECQX_PUT(22)
-            ECQX_PUT(21)
-            ECQX_PUT(20)
-            ECQX_PUT(19)
-            ECQX_PUT(18)
-            ECQX_PUT(17)
-            ECQX_PUT(16)
-            ECQX_PUT(15)
-            ECQX_PUT(14)
-            ECQX_PUT(13)
-            ECQX_PUT(12)
-            ECQX_PUT(11)
-            ECQX_PUT(10)
-            ECQX_PUT(9)
-            ECQX_PUT(8)
-            ECQX_PUT(7)
-            ECQX_PUT(6)
-            ECQX_PUT(5)
-            ECQX_PUT(4)
-            ECQX_PUT(3)
-            ECQX_PUT(2)
-            ECQX_PUT(1)
+            ECQX_STEPS_31_TO_1(ECQX_PUT)
             acc[*p++] += v;
         } while (p != end);
     }

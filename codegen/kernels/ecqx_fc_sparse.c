@@ -77,12 +77,6 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     return s;
 }
 #else
-#if defined(__GNUC__) && __GNUC__ >= 7
-#define ECQX_FALLTHROUGH __attribute__((fallthrough))
-#else
-#define ECQX_FALLTHROUGH ((void)0)
-#endif
-
 /* One gather-add, then the next entry point of the unrolled block. */
 #define ECQX_TAKE(k)  \
     s += xb[*p++];    \
@@ -100,37 +94,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     switch (n & 31u) {
     case 0:
         do {
-            ECQX_TAKE(31)
-            ECQX_TAKE(30)
-            ECQX_TAKE(29)
-            ECQX_TAKE(28)
-            ECQX_TAKE(27)
-            ECQX_TAKE(26)
-            ECQX_TAKE(25)
-            ECQX_TAKE(24)
-            ECQX_TAKE(23)
-            ECQX_TAKE(22)
-            ECQX_TAKE(21)
-            ECQX_TAKE(20)
-            ECQX_TAKE(19)
-            ECQX_TAKE(18)
-            ECQX_TAKE(17)
-            ECQX_TAKE(16)
-            ECQX_TAKE(15)
-            ECQX_TAKE(14)
-            ECQX_TAKE(13)
-            ECQX_TAKE(12)
-            ECQX_TAKE(11)
-            ECQX_TAKE(10)
-            ECQX_TAKE(9)
-            ECQX_TAKE(8)
-            ECQX_TAKE(7)
-            ECQX_TAKE(6)
-            ECQX_TAKE(5)
-            ECQX_TAKE(4)
-            ECQX_TAKE(3)
-            ECQX_TAKE(2)
-            ECQX_TAKE(1)
+            ECQX_STEPS_31_TO_1(ECQX_TAKE)
             s += xb[*p++];
         } while (p != end);
     }
