@@ -10,10 +10,10 @@ from ecqx.integer.model import IntLayer
 # Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
 # the sparse kernel per non-zero weight, per group (descriptor, table branch, loop test,
 # multiply) and per row (store, requantize); the dense kernel per weight by field width.
-SPARSE_COST = {"nonzero": 3.0, "group": 16.0, "row": 14.0}
+SPARSE_COST = {"nonzero": 3.0, "group": 9.0, "row": 14.0}
 # the by-column kernel per weight and group of a live (non-zero) input, per column (the zero
 # test and, for a zero input, the skip) and per row (bias, requantize)
-COLSPARSE_COST = {"live_nonzero": 4.0, "live_group": 15.0, "column": 6.0, "row": 16.0}
+COLSPARSE_COST = {"live_nonzero": 4.0, "live_group": 10.0, "column": 6.0, "row": 16.0}
 # share of non-zero inputs the cost model assumes behind a ReLU (MLP_GSC, default point: 24-78%
 # per layer on the test split); the firmware benchmark counts the real instructions
 RELU_LIVE = 0.5

@@ -4,9 +4,11 @@ Sparse (centroid-grouped): a b-bit ECQ layer has only 2^b - 2 non-zero centroids
 instead of a value per non-zero weight only column positions are stored, grouped by code. The
 kernel sums the inputs of a group and multiplies once (acc += code * sum): values cost no bytes
 and no multiplies. A group covers at most 256 columns (a window starting at its first column)
-and at most 255 weights, so every position is one uint8 offset from the window base and the
-inner loop is load offset, load input, add - three instructions per non-zero weight, with no
-escapes to test. Codes with weights spread wider than 256 columns take several groups.
+and at most 31 weights, so every position is one uint8 offset from the window base, and the
+kernel enters a straight run of 31 load-offset, load-input, add steps n steps from its end:
+three instructions per non-zero weight, one branch per group, no loop and no escapes to
+test. Codes with weights spread wider than 256 columns, or more than 31 of them, take several
+groups (the cap costs ~1% more bytes and saves four instructions per group).
 
 - per group, in row order and ascending code: ``codes`` (int8), ``counts`` (uint8, >= 1),
   ``bases`` (uint16, first column of the window); ``row_groups[r]`` counts row r's groups. A
@@ -41,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 
 WINDOW = 256
-MAX_COUNT = 255
+MAX_COUNT = 31  # the kernels' unrolled run; the descriptor's count field has 5 bits
+COUNT_MASK = 0x1F  # descriptor bits 16-20, as ECQX_GROUP_COUNT_MASK in the kernels
 LAST_BIT = 24  # descriptor flag: the row's final group
 CODE_SHIFT = 26  # six-bit two's-complement code: 5-bit ECQ codes reach +-31
 
@@ -76,7 +79,7 @@ def encode_sparse(codes: np.ndarray) -> GroupedSparse:
             i = 0
             while i < cols.size:
                 base = int(cols[i])
-                # the window holds columns base..base+255; stop also at 255 weights
+                # the window holds columns base..base+255; stop also at MAX_COUNT weights
                 j = min(int(np.searchsorted(cols, base + WINDOW)), i + MAX_COUNT)
                 gcodes.append(c)
                 counts.append(j - i)
@@ -168,10 +171,12 @@ def window_order(codes: np.ndarray) -> np.ndarray:
 
 
 def descriptors(enc: GroupedSparse) -> np.ndarray:
-    """One uint32 per group: bits 0-15 base, 16-23 count, 24 last group of its row,
+    """One uint32 per group: bits 0-15 base, 16-20 count (1..31), 24 last group of its row,
     26-31 code (two's complement)."""
     if enc.codes.size and np.abs(enc.codes.astype(np.int16)).max() > 31:
         raise ValueError("sparse descriptors hold codes of at most 6 bits (|code| <= 31)")
+    if enc.counts.size and int(enc.counts.max()) > MAX_COUNT:
+        raise ValueError(f"sparse descriptors hold at most {MAX_COUNT} weights per group")
     last = np.zeros(enc.groups, np.uint32)
     last[np.cumsum(enc.row_groups.astype(np.int64)) - 1] = 1
     return (
@@ -187,7 +192,7 @@ def decode_descriptors(desc: np.ndarray, offsets: np.ndarray, shape: tuple[int, 
     out = np.zeros(shape, np.int8)
     r, k = 0, 0
     for d in np.asarray(desc, np.uint32).tolist():
-        n, base = (d >> 16) & 0xFF, d & 0xFFFF
+        n, base = (d >> 16) & COUNT_MASK, d & 0xFFFF
         code = (d >> CODE_SHIFT) - 64 if d >> 31 else d >> CODE_SHIFT
         cols = base + np.asarray(offsets[k : k + n], np.int64)
         if code:

@@ -27,15 +27,15 @@
 #endif
 
 /* marks the intended fall-through between the entry points of the portable C kernels'
- * unrolled runs (Duff's device), which -Wextra would otherwise report */
+ * unrolled runs, which -Wextra would otherwise report */
 #if defined(__GNUC__) && __GNUC__ >= 7
 #define ECQX_FALLTHROUGH __attribute__((fallthrough))
 #else
 #define ECQX_FALLTHROUGH ((void)0)
 #endif
 
-/* The entry points k = 31..1 of a 32-fold unrolled run (Duff's device): STEP(k) does one
- * element, then opens `case k:`. */
+/* The 31 steps of an unrolled run entered by a switch: STEP(k) opens `case k:` (k elements to
+ * go), does one element and falls through to the next. */
 #define ECQX_STEPS_31_TO_1(STEP) \
     STEP(31) STEP(30) STEP(29) STEP(28) STEP(27) STEP(26) STEP(25) STEP(24) STEP(23) \
     STEP(22) STEP(21) STEP(20) STEP(19) STEP(18) STEP(17) STEP(16) STEP(15) STEP(14) \

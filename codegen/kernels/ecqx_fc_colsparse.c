@@ -11,7 +11,7 @@
 #include "ecqx_kernels.h"
 #include "ecqx_requant.h"
 
-/* acc[p[k]] += v for k < n, n >= 1; *pp advances past the n offsets. */
+/* acc[p[k]] += v for k < n, 1 <= n <= 31; *pp advances past the n offsets. */
 #if ECQX_USE_MVE
 #include <arm_mve.h>
 /* Helium (Cortex-M55): four offsets widened to 32-bit lanes, a gather of the four
@@ -34,10 +34,10 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
     *pp = end;
 }
 #elif ECQX_USE_THUMB2
-/* Thumb-2 without Helium: as in ecqx_fc_sparse.c, one TBB into a straight run of n % 32
- * scatter-adds, then 32 per loop pass, instead of the compiler's range-checked switch. Each
- * scatter-add is exactly 14 bytes (ldrb.w 4, ldr.w 4, add 2, str.w 4), so the table entry for
- * k leading weights is computed from the run's start. */
+/* Thumb-2 without Helium: as in ecqx_fc_sparse.c, one TBB into a straight run of 31
+ * scatter-adds, entered n from its end. Each scatter-add is exactly 14 bytes (ldrb.w 4,
+ * ldr.w 4, add 2, str.w 4), so the table entry for n weights is computed from the run's
+ * start. */
 #define ECQX_SCATTER                                                                          \
     "ldrb.w %[t], [%[p]], #1\n\t"                                                             \
     "ldr.w %[a], [%[acc], %[t], lsl #2]\n\t"                                                  \
@@ -50,12 +50,11 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
 static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
 {
     const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
     int32_t t;
     int32_t a;
     /* volatile: its only effect the caller sees is on memory (the accumulators), so without
      * it the compiler may drop the statement once the advanced pointer goes unused */
-    __asm__ volatile("tbb [pc, %[k]]\n"
+    __asm__ volatile("tbb [pc, %[n]]\n"
             "1:\n\t"
             ECQX_SCATTER_ENTRY(0) ECQX_SCATTER_ENTRY(1) ECQX_SCATTER_ENTRY(2)
             ECQX_SCATTER_ENTRY(3) ECQX_SCATTER_ENTRY(4) ECQX_SCATTER_ENTRY(5)
@@ -71,36 +70,27 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
             "\n2:\n\t"
             ECQX_SCATTER16 ECQX_SCATTER4 ECQX_SCATTER4 ECQX_SCATTER4 ECQX_SCATTER ECQX_SCATTER
             ECQX_SCATTER
-            "cmp %[p], %[end]\n\t"
-            "beq 4f\n"
-            "3:\n\t"
-            ECQX_SCATTER16 ECQX_SCATTER16
-            "cmp %[p], %[end]\n\t"
-            "bne 3b\n"
-            "4:"
             : [p] "+r"(p), [t] "=&r"(t), [a] "=&r"(a)
-            : [acc] "r"(acc), [v] "r"(v), [k] "r"(n & 31u), [end] "r"(end)
+            : [acc] "r"(acc), [v] "r"(v), [n] "r"(n)
             : "cc", "memory");
     *pp = p;
 }
 #else
-/* One scatter-add, then the next entry point of the unrolled block. */
-#define ECQX_PUT(k)       \
-    acc[*p++] += v;       \
-    ECQX_FALLTHROUGH;     \
-    case k:
+/* One scatter-add, entered at `case k` with k weights to go. */
+#define ECQX_PUT(k)     \
+    case k:             \
+        acc[*p++] += v; \
+        ECQX_FALLTHROUGH;
 
-/* Portable C (other cores, the host tests): Duff's device, as the row kernel's group sum. */
+/* Portable C (other cores, the host tests): a switch into 31 scatter-adds, as the row
+ * kernel's group sum. */
 static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
 {
     const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
-    switch (n & 31u) {
-    case 0:
-        do {
-            ECQX_STEPS_31_TO_1(ECQX_PUT)
-            acc[*p++] += v;
-        } while (p != end);
+    switch (n) {
+        ECQX_STEPS_31_TO_1(ECQX_PUT)
+    default:
+        break;
     }
     *pp = p;
 }
@@ -127,7 +117,7 @@ void ecqx_fc_colsparse(const int8_t *x, int8_t *y, int32_t rows, int32_t cols,
         }
         for (; group != last; group++) {
             const uint32_t d = *group;
-            ecqx_scatter_add(acc + (d & 0xFFFFu), &offsets, (d >> 16) & 0xFFu,
+            ecqx_scatter_add(acc + (d & 0xFFFFu), &offsets, (d >> 16) & ECQX_GROUP_COUNT_MASK,
                              ((int32_t)d >> ECQX_GROUP_CODE_SHIFT) * xj);
         }
     }

@@ -9,7 +9,7 @@
 #include "ecqx_kernels.h"
 #include "ecqx_requant.h"
 
-/* Sum of xb[p[0..n-1]], n >= 1; *pp advances past the n offsets. */
+/* Sum of xb[p[0..n-1]], 1 <= n <= 31; *pp advances past the n offsets. */
 #if ECQX_USE_MVE
 #include <arm_mve.h>
 /* Helium (Cortex-M55): four offsets widened to 32-bit lanes, a gather of the four inputs and
@@ -33,12 +33,12 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     return s;
 }
 #elif ECQX_USE_THUMB2
-/* Thumb-2 without Helium (Cortex-M3/M4/M7/M33): the same computation as the C version below, written out
- * because the compiler brackets every switch with a range check and a stub per case (about
- * seven instructions a group). Here a group's entry costs one TBB into a straight run of
- * gather-adds: n % 32 of them, then 32 per loop pass. Each gather-add is exactly 10 bytes
- * (ldrb.w 4, ldrsb.w 4, add 2), so the table entry for k leading weights is computed from
- * the run's start. */
+/* Thumb-2 without Helium (Cortex-M3/M4/M7/M33): the same computation as the C version below,
+ * written out because the compiler brackets every switch with a range check and a stub per
+ * case. Here a group costs one TBB into a straight run of 31 gather-adds, entered n from its
+ * end (groups hold at most 31 weights, so there is no loop and no end test). Each gather-add
+ * is exactly 10 bytes (ldrb.w 4, ldrsb.w 4, add 2), so the table entry for n weights is
+ * computed from the run's start. */
 #define ECQX_GATHER "ldrb.w %[t], [%[p]], #1\n\tldrsb.w %[t], [%[xb], %[t]]\n\tadd %[s], %[t]\n\t"
 #define ECQX_GATHER4 ECQX_GATHER ECQX_GATHER ECQX_GATHER ECQX_GATHER
 #define ECQX_GATHER16 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4
@@ -47,12 +47,11 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
 static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
 {
     const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
     int32_t s = 0;
     int32_t t;
-    __asm__("tbb [pc, %[k]]\n"
+    __asm__("tbb [pc, %[n]]\n"
             "1:\n\t"
-            /* entries for k = 0..31 leading weights; 0 goes straight to the loop test */
+            /* entries for n = 0..31 weights (0 never occurs: it would skip the whole run) */
             ECQX_ENTRY(0) ECQX_ENTRY(1) ECQX_ENTRY(2) ECQX_ENTRY(3)
             ECQX_ENTRY(4) ECQX_ENTRY(5) ECQX_ENTRY(6) ECQX_ENTRY(7)
             ECQX_ENTRY(8) ECQX_ENTRY(9) ECQX_ENTRY(10) ECQX_ENTRY(11)
@@ -63,40 +62,30 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
             ECQX_ENTRY(28) ECQX_ENTRY(29) ECQX_ENTRY(30) ECQX_ENTRY(31)
             "\n2:\n\t"
             ECQX_GATHER16 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER ECQX_GATHER ECQX_GATHER
-            "cmp %[p], %[end]\n\t"
-            "beq 4f\n"
-            "3:\n\t"
-            ECQX_GATHER16 ECQX_GATHER16
-            "cmp %[p], %[end]\n\t"
-            "bne 3b\n"
-            "4:"
             : [p] "+r"(p), [s] "+r"(s), [t] "=&r"(t)
-            : [xb] "r"(xb), [k] "r"(n & 31u), [end] "r"(end)
+            : [xb] "r"(xb), [n] "r"(n)
             : "cc", "memory");
     *pp = p;
     return s;
 }
 #else
-/* One gather-add, then the next entry point of the unrolled block. */
-#define ECQX_TAKE(k)  \
-    s += xb[*p++];    \
-    ECQX_FALLTHROUGH; \
-    case k:
+/* One gather-add, entered at `case k` with k weights to go. */
+#define ECQX_TAKE(k)   \
+    case k:            \
+        s += xb[*p++]; \
+        ECQX_FALLTHROUGH;
 
-/* Portable C (other cores, the host tests). Duff's device: the first pass enters the 32-way
- * block at n % 32, so a group of any size pays one computed branch instead of a test per
- * remainder bit; sequential adds into one register, a pointer compare per pass. */
+/* Portable C (other cores, the host tests): a switch into 31 gather-adds, entered n from
+ * the end, so a group pays one computed branch and no loop test; sequential adds into one
+ * register. */
 static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
 {
     const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
     int32_t s = 0;
-    switch (n & 31u) {
-    case 0:
-        do {
-            ECQX_STEPS_31_TO_1(ECQX_TAKE)
-            s += xb[*p++];
-        } while (p != end);
+    switch (n) {
+        ECQX_STEPS_31_TO_1(ECQX_TAKE)
+    default:
+        break;
     }
     *pp = p;
     return s;
@@ -117,7 +106,7 @@ void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_
         do {
             d = *group++;
             sum += ((int32_t)d >> ECQX_GROUP_CODE_SHIFT) *
-                   ecqx_group_sum(x + (d & 0xFFFFu), &offsets, (d >> 16) & 0xFFu);
+                   ecqx_group_sum(x + (d & 0xFFFFu), &offsets, (d >> 16) & ECQX_GROUP_COUNT_MASK);
         } while ((d & ECQX_GROUP_LAST) == 0u);
         acc[r] = sum;
     }

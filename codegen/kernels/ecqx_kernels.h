@@ -14,7 +14,7 @@ typedef struct {
 
 /* Sparse (centroid-grouped) weights (codegen/sparse_format.py): the groups of all rows in row
  * order; a group is one code, a window base column and uint8 offsets from it, described by
- * one word: bits 0-15 base column, 16-23 count (>= 1), 24 last group of its row, 26-31 the
+ * one word: bits 0-15 base column, 16-20 count (1..31), 24 last group of its row, 26-31 the
  * code (two's complement, |code| <= 31). Every row has at least one group.
  * Ranges: rows >= 1; columns (base + offset) < 65536. */
 typedef struct {
@@ -22,6 +22,7 @@ typedef struct {
     const uint8_t *offsets; /* [non-zeros] column - base */
 } ecqx_sparse_t;
 
+#define ECQX_GROUP_COUNT_MASK 0x1Fu /* of the descriptor shifted right by 16 */
 #define ECQX_GROUP_LAST (1u << 24)
 #define ECQX_GROUP_CODE_SHIFT 26
 

@@ -102,7 +102,7 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
 def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, board):
     """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
     storage, rows ending mid-word), the sparse group sum and the by-column scatter-add -
-    Thumb-2 assembly on the M4 (groups shorter and longer than its 32-fold run), Helium
+    Thumb-2 assembly on the M4 (full 31-weight groups and shorter ones), Helium
     gathers and scatters on the M55 (whole and partial quads) - in one model of mixed widths;
     the by-column layer sees ReLU outputs, so it skips zero inputs and scatters live ones."""
     from ecqx.codegen.firmware_build import build, copy_project
@@ -113,7 +113,7 @@ def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, boar
     parts = [random_integer_model(seed=60 + b, bits=b, widths=widths, sparsity=0.3)[0]
              for b in bits]  # fmt: skip
     model = dataclasses.replace(parts[0], layers=[p.layers[i] for i, p in enumerate(parts)])
-    model.layers[2].codes[::2, 10:190] = 1  # groups of ~180 weights: several 32-fold passes
+    model.layers[2].codes[::2, 10:190] = 1  # 180 equal codes a row: full 31-weight groups
     model.layers[1].codes[10:190, ::2] = 1  # the same down columns for the by-column kernel
     model.validate()
     project = copy_project(tmp_path / "fw")

@@ -1,12 +1,15 @@
 """Sparse (centroid-grouped, by row or by column) and dense packed weight encodings round-trip
 exactly."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from helpers import random_integer_model
 
 from ecqx.codegen.sparse_format import (
     LAST_BIT,
+    MAX_COUNT,
     WINDOW,
     decode_colsparse,
     decode_descriptors,
@@ -45,9 +48,9 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     codes[rng.random(codes.shape) < 0.97] = 0
     codes[0] = 0
     codes[1, 0] = hi
-    codes[2, :300] = 1  # 300 equal codes: split at 255 weights per group
+    codes[2, :300] = 1  # 300 equal codes: split at 31 weights per group
     enc = encode_sparse(codes)
-    assert enc.counts.min() >= 1 and enc.counts.max() == 255
+    assert enc.counts.min() >= 1 and enc.counts.max() == MAX_COUNT == 31
     ends = enc.bases.astype(int) + [
         int(enc.offsets[k + n - 1])
         for k, n in zip(
@@ -65,6 +68,10 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     assert np.array_equal(decode_descriptors(desc, enc.offsets, codes.shape), codes)
     with pytest.raises(ValueError, match="rows"):
         decode_descriptors(desc[:-1], enc.offsets, codes.shape)
+    too_many = dataclasses.replace(enc, counts=enc.counts.copy())
+    too_many.counts[0] = MAX_COUNT + 1  # the kernels' 5-bit count field cannot hold it
+    with pytest.raises(ValueError, match="at most 31 weights"):
+        descriptors(too_many)
     packed = pack_dense(codes, bits)
     width = storage_bits(bits)
     # 8-bit rows are plain bytes; narrower rows fill whole 32-bit words
@@ -81,12 +88,12 @@ def test_by_column_encoding_round_trips_and_its_column_words_step_over_each_colu
     codes = rng.integers(-7, 8, size=(300, 11)).astype(np.int8)
     codes[rng.random(codes.shape) < 0.8] = 0
     codes[:, 4] = 0  # an unused input: one placeholder group
-    codes[:280, 6] = 2  # 280 equal codes down one column: two groups (255 per group, windows)
+    codes[:280, 6] = 2  # 280 equal codes down one column: 10 groups of at most 31
     enc = encode_colsparse(codes)
     words = enc.columns
     nnz = (codes != 0).sum(axis=0)
     assert np.array_equal(words & 0xFFFF, np.where(nnz == 0, 1, nnz))
-    assert (words >> 16)[4] == 1 and (words >> 16)[6] >= 2
+    assert (words >> 16)[4] == 1 and (words >> 16)[6] >= 10
     assert enc.nbytes == 4 * enc.groups + enc.by_column.offsets.size + 4 * codes.shape[1]
     desc = descriptors(enc.by_column)
     assert np.array_equal(decode_colsparse(desc, enc.by_column.offsets, words, codes.shape), codes)
