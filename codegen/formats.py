@@ -8,8 +8,8 @@ from ecqx.codegen.sparse_format import encode_colsparse, encode_sparse, pack_den
 from ecqx.integer.model import IntLayer
 
 # Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
-# the sparse kernel per non-zero weight, per group (descriptor, table branch, loop test,
-# multiply) and per row (store, requantize); the dense kernel per weight by field width.
+# the sparse kernel per non-zero weight, per group (descriptor fields, table branch, multiply,
+# last-group test) and per row (store, requantize); the dense kernel per weight by field width.
 SPARSE_COST = {"nonzero": 3.0, "group": 9.0, "row": 14.0}
 # the by-column kernel per weight and group of a live (non-zero) input, per column (the zero
 # test and, for a zero input, the skip) and per row (bias, requantize)
