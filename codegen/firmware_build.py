@@ -175,12 +175,12 @@ def firmware_table(summary: dict) -> str:
     # shapes after dead-unit removal; "removed" counts the layer's units folded away
     lines = [
         f"kernel for model {summary['identity']} in {summary['project']}/src/generated",
-        f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>6s} {'bytes':>8s}",
+        f"{'layer':>5s} {'shape':>9s} {'removed':>7s} {'bits':>4s} {'format':>9s} {'bytes':>8s}",
     ]
     for ly in summary["layers"]:
         lines.append(
             f"{ly['index']:5d} {ly['rows']}x{ly['cols']:<5d} {ly['dead_units_dropped']:7d} "
-            f"{ly['bits']:4d} {ly['format']:>6s} {ly['weight_bytes']:8d}"
+            f"{ly['bits']:4d} {ly['format']:>9s} {ly['weight_bytes']:8d}"
         )
     sizes = summary["sizes"]
     lines.append("section sizes (arm-none-eabi-size):")
