@@ -42,3 +42,14 @@ def test_auto_stores_a_layer_behind_a_relu_by_column_where_that_saves_instructio
     dense_ish = dataclasses.replace(hidden, codes=np.where(hidden.codes == 0, 1, hidden.codes)
                                     .astype(np.int8))  # fmt: skip
     assert formats.choose(dense_ish, "auto", after_relu=True) == "dense"
+
+
+def test_the_plan_tells_auto_which_layers_sit_behind_a_relu():
+    """The plan passes each layer whether its input is a ReLU's output (the previous layer
+    clamps at zero): the first layer, on the caller's features, stays by row."""
+    from ecqx.codegen.plan import plan
+
+    model, _ = random_integer_model(seed=6, widths=(300, 256, 256, 8), bits=4, sparsity=0.9)
+    assert [ly.out_min for ly in model.layers] == [0, 0, -128]
+    formats_chosen = [c["format"] for c in plan(model, "auto").layers]
+    assert formats_chosen[:2] == ["sparse", "colsparse"]
