@@ -15,6 +15,7 @@ import numpy as np
 
 from ecqx.codegen.formats import choose, dense_width
 from ecqx.codegen.sparse_format import (
+    GroupedSparse,
     descriptors,
     encode_colsparse,
     encode_sparse,
@@ -35,6 +36,16 @@ def c_array(values: np.ndarray, per_line: int = 16, hex_width: int = 0) -> str:
     return ",\n".join("    " + ln for ln in lines)
 
 
+def groups_context(enc: GroupedSparse) -> dict:
+    """The group descriptors and offsets both sparse encodings print."""
+    return {
+        "n_groups": enc.groups,
+        "groups": c_array(descriptors(enc), 8, hex_width=8),
+        "n_offsets": enc.offsets.size,
+        "offsets": c_array(enc.offsets, 24),
+    }
+
+
 def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
     """What the templates print for one layer encoded as ``fmt``."""
     ctx = {
@@ -52,23 +63,11 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
     }
     if fmt == "colsparse":
         enc = encode_colsparse(ly.codes)
-        return ctx | {
-            "n_groups": enc.groups,
-            "groups": c_array(descriptors(enc.by_column), 8, hex_width=8),
-            "n_offsets": enc.by_column.offsets.size,
-            "offsets": c_array(enc.by_column.offsets, 24),
-            "columns": c_array(enc.columns, 8, hex_width=8),
-            "weight_bytes": enc.nbytes,
-        }
+        columns = {"columns": c_array(enc.columns, 8, hex_width=8)}
+        return ctx | groups_context(enc.by_column) | columns | {"weight_bytes": enc.nbytes}
     if fmt == "sparse":
         enc = encode_sparse(ly.codes)
-        return ctx | {
-            "n_groups": enc.groups,
-            "groups": c_array(descriptors(enc), 8, hex_width=8),
-            "n_offsets": enc.offsets.size,
-            "offsets": c_array(enc.offsets, 24),
-            "weight_bytes": enc.nbytes,
-        }
+        return ctx | groups_context(enc) | {"weight_bytes": enc.nbytes}
     width = dense_width(ly, fmt)
     packed = pack_dense(ly.codes, width)
     return ctx | {
