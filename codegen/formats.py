@@ -4,7 +4,13 @@ cost model, and the choice between them (``--weights``)."""
 from __future__ import annotations
 
 from ecqx.codegen.choices import WEIGHT_FORMATS
-from ecqx.codegen.sparse_format import encode_colsparse, encode_sparse, pack_dense, storage_bits
+from ecqx.codegen.sparse_format import (
+    encode_colsparse,
+    encode_sparse,
+    fits_sparse,
+    pack_dense,
+    storage_bits,
+)
 from ecqx.integer.model import IntLayer
 
 # Instructions per unit of work on the emulated Cortex-M4, from bench_firmware.py --profile:
@@ -21,14 +27,25 @@ DENSE_COST_PER_WEIGHT = {8: 1.95, 4: 2.35, 2: 2.95}
 DENSE_COST_PER_ROW = 14.0
 
 
+def sparse_forms(ly: IntLayer) -> tuple[str, ...]:
+    """The sparse encodings that can address this layer (their windows cover 4,096 positions)."""
+    rows, cols = ly.shape
+    return tuple(f for f, n in (("sparse", cols), ("colsparse", rows)) if fits_sparse(n))
+
+
 def layer_sizes(ly: IntLayer) -> dict[str, int]:
-    """Weight bytes of every encoding (bias and requantization constants excluded)."""
-    return {
-        "sparse": encode_sparse(ly.codes).nbytes,
-        "colsparse": encode_colsparse(ly.codes).nbytes,
+    """Weight bytes of every encoding that can hold the layer (bias and requantization
+    constants excluded)."""
+    sizes = {
         "dense_packed": int(pack_dense(ly.codes, ly.bits).nbytes),
         "dense_int8": int(ly.codes.size),
     }
+    forms = sparse_forms(ly)
+    if "sparse" in forms:
+        sizes["sparse"] = encode_sparse(ly.codes).nbytes
+    if "colsparse" in forms:
+        sizes["colsparse"] = encode_colsparse(ly.codes).nbytes
+    return sizes
 
 
 def dense_width(ly: IntLayer, fmt: str) -> int:
@@ -60,13 +77,13 @@ def choose(ly: IntLayer, fmt: str = "auto", after_relu: bool = False) -> str:
         raise ValueError(f"weight format must be one of {WEIGHT_FORMATS}, got {fmt!r}")
     live = RELU_LIVE if after_relu else 1.0
     if fmt == "fast":
-        return min(("sparse", "colsparse", "dense", "int8"),
+        return min(sparse_forms(ly) + ("dense", "int8"),
                    key=lambda f: estimated_instructions(ly, f, live))  # fmt: skip
     if fmt != "auto":
         return fmt
     # of the sparse forms smaller than dense packed, the one with fewer instructions
     s = layer_sizes(ly)
-    smaller = [f for f in ("sparse", "colsparse") if s[f] < s["dense_packed"]]
+    smaller = [f for f in sparse_forms(ly) if s[f] < s["dense_packed"]]
     if not smaller:
         return "dense"
     return min(smaller, key=lambda f: estimated_instructions(ly, f, live))

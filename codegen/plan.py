@@ -40,7 +40,7 @@ def groups_context(enc: GroupedSparse) -> dict:
     """The group descriptors and offsets both sparse encodings print."""
     return {
         "n_groups": enc.groups,
-        "groups": c_array(descriptors(enc), 8, hex_width=8),
+        "groups": c_array(descriptors(enc), 12, hex_width=4),
         "n_offsets": enc.offsets.size,
         "offsets": c_array(enc.offsets, 24),
     }
@@ -78,14 +78,28 @@ def layer_context(i: int, ly: IntLayer, fmt: str) -> dict:
     }
 
 
-def order_units_for_windows(model: IntegerModel) -> IntegerModel:
-    """Reorder each hidden layer's units where that lets the next layer's sparse encoding
-    use fewer windows (fewer groups: fewer bytes and instructions); same outputs."""
+def _window_groups(model: IntegerModel, i: int, formats: list[str]) -> int:
+    """Groups the order of hidden layer i's units affects: layer i's by column (its windows
+    run down its rows) and layer i + 1's by row (its windows run along its columns)."""
+    n = 0
+    if formats[i] == "colsparse":
+        n += encode_colsparse(model.layers[i].codes).groups
+    if formats[i + 1] == "sparse":
+        n += encode_sparse(model.layers[i + 1].codes).groups
+    return n
+
+
+def order_units_for_windows(model: IntegerModel, formats: list[str]) -> IntegerModel:
+    """Reorder each hidden layer's units where that lets the sparse encodings around it
+    (``formats``, one per layer) use fewer windows (fewer groups: fewer bytes and
+    instructions); same outputs."""
     for i in range(len(model.layers) - 1):
-        nxt = model.layers[i + 1].codes
-        candidate = permute_units(model, i, window_order(nxt))
-        if encode_sparse(candidate.layers[i + 1].codes).groups < encode_sparse(nxt).groups:
-            model = candidate
+        if _window_groups(model, i, formats) == 0:  # no sparse neighbour along these units
+            continue
+        # the units by their use in the next layer's rows and in this layer's columns
+        orders = (window_order(model.layers[i + 1].codes), window_order(model.layers[i].codes.T))
+        candidates = [model] + [permute_units(model, i, o) for o in orders]
+        model = min(candidates, key=lambda m: _window_groups(m, i, formats))
     return model
 
 
@@ -124,15 +138,14 @@ def plan(spec: IntegerModel, weights: list[str] | str = "auto") -> Plan:
     """The C layout of ``spec`` with ``weights`` (one format, or one per layer)."""
     spec.validate()
     model, dropped = drop_dead_units(spec)
-    model = order_units_for_windows(model)
     if isinstance(weights, str):
         weights = [weights] * len(model.layers)
     # a layer behind a ReLU sees many zero inputs, which the by-column kernel skips
     after_relu = [False] + [ly.out_min == 0 for ly in model.layers[:-1]]
+    formats = [choose(ly, f, r) for ly, f, r in zip(model.layers, weights, after_relu, strict=True)]
+    model = order_units_for_windows(model, formats)
     layers = [
-        layer_context(i, ly, choose(ly, f, r)) | {"dead_units_dropped": d}
-        for i, (ly, f, d, r) in enumerate(
-            zip(model.layers, weights, dropped, after_relu, strict=True)
-        )
+        layer_context(i, ly, f) | {"dead_units_dropped": d}
+        for i, (ly, f, d) in enumerate(zip(model.layers, formats, dropped, strict=True))
     ]
     return Plan(spec, model, layers)

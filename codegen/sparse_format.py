@@ -3,22 +3,26 @@
 Sparse (centroid-grouped): a b-bit ECQ layer has only 2^b - 2 non-zero centroids, so
 instead of a value per non-zero weight only column positions are stored, grouped by code. The
 kernel sums the inputs of a group and multiplies once (acc += code * sum): values cost no bytes
-and no multiplies. A group covers at most 256 columns (a window starting at its first column)
-and at most 31 weights, so every position is one uint8 offset from the window base, and the
-kernel enters a straight run of 31 load-offset, load-input, add steps n steps from its end:
-three instructions per non-zero weight, one branch per group, no loop and no escapes to
-test. Codes with weights spread wider than 256 columns, or more than 31 of them, take several
-groups (the cap costs ~1% more bytes and saves four instructions per group).
+and no multiplies. A group lies in one aligned 256-column window (columns 256 w .. 256 w + 255)
+and holds at most 31 weights, so every position is one uint8 offset from the window start, and
+the kernel enters a straight run of 31 load-offset, load-input, add steps n steps from its
+end: three instructions per non-zero weight, one branch per group, no loop and no escapes to
+test. Codes with weights in several windows, or more than 31 of them, take several groups
+(the cap costs ~1% more bytes and saves four instructions per group).
 
 - per group, in row order and ascending code: ``codes`` (int8), ``counts`` (uint8, >= 1),
-  ``bases`` (uint16, first column of the window); ``row_groups[r]`` counts row r's groups. A
-  row without non-zero weights gets one placeholder group (code 0, one offset 0), so every row
+  ``windows`` (uint8, the window index w); ``row_groups[r]`` counts row r's groups. A row
+  without non-zero weights gets one placeholder group (code 0, one offset 0), so every row
   ends with a group;
-- ``offsets``: per group its weights' ``column - base``, ascending, uint8.
+- ``offsets``: per group its weights' ``column - 256 w``, ascending, uint8.
 
-The C header stores one word per group (``descriptors``): base | count << 16 | last << 24 |
-code << 26, ``last`` marking a row's final group. The kernel walks one flat stream of groups,
-so it keeps no per-row group counter (and the header no per-row array).
+The C header stores one 16-bit word per group (``descriptors``): window | count << 4 |
+last << 9 | code << 10, ``last`` marking a row's final group. The kernel walks one flat stream
+of groups, so it keeps no per-row group counter (and the header no per-row array). Four window
+bits address 16 windows: a sparse layer has at most 4,096 columns (MLP_GSC's widest input has
+735); wider layers are stored dense. (Until session 14 a descriptor was a 32-bit word with a
+free 16-bit base column: two bytes more per group, ~14% of MLP_GSC's sparse bytes, for windows
+that start at any column - ~10% fewer groups.)
 
 Sparse by column (``encode_colsparse``): the same groups built over the transposed codes, so a
 group is one code's weights in a 256-row window of one input column, plus one word per column
@@ -43,10 +47,14 @@ from dataclasses import dataclass
 import numpy as np
 
 WINDOW = 256
+MAX_WINDOWS = 16  # the descriptor's window field has 4 bits
+MAX_SPAN = WINDOW * MAX_WINDOWS  # columns a sparse row (rows a sparse column) can address
 MAX_COUNT = 31  # the kernels' unrolled run; the descriptor's count field has 5 bits
-COUNT_MASK = 0x1F  # descriptor bits 16-20, as ECQX_GROUP_COUNT_MASK in the kernels
-LAST_BIT = 24  # descriptor flag: the row's final group
-CODE_SHIFT = 26  # six-bit two's-complement code: 5-bit ECQ codes reach +-31
+# the 16-bit descriptor, as ECQX_GROUP_* in codegen/kernels/ecqx_kernels.h
+WINDOW_MASK = 0xF  # bits 0-3: window index
+COUNT_SHIFT, COUNT_MASK = 4, 0x1F  # bits 4-8: weights in the group, 1..31
+LAST_BIT = 9  # the row's final group
+CODE_SHIFT = 10  # bits 10-15: six-bit two's-complement code (unsigned 5-bit grids reach 31)
 
 
 @dataclass
@@ -54,7 +62,7 @@ class GroupedSparse:
     row_groups: np.ndarray  # uint16 [rows], >= 1 (not stored in C: descriptors mark the last)
     codes: np.ndarray  # int8 [groups]
     counts: np.ndarray  # uint8 [groups]
-    bases: np.ndarray  # uint16 [groups]
+    windows: np.ndarray  # uint8 [groups]
     offsets: np.ndarray  # uint8 [non-zeros]
 
     @property
@@ -62,35 +70,47 @@ class GroupedSparse:
         return int(self.codes.size)
 
     @property
+    def bases(self) -> np.ndarray:
+        """First column of each group's window."""
+        return self.windows.astype(np.int64) * WINDOW
+
+    @property
     def nbytes(self) -> int:
-        """Bytes in the C header: a descriptor word per group and the offsets."""
-        return 4 * self.groups + int(self.offsets.nbytes)
+        """Bytes in the C header: a 16-bit descriptor per group and the offsets."""
+        return 2 * self.groups + int(self.offsets.nbytes)
+
+
+def fits_sparse(cols: int) -> bool:
+    """Whether a sparse encoding can address ``cols`` positions (by-row: columns)."""
+    return 1 <= cols <= MAX_SPAN
 
 
 def encode_sparse(codes: np.ndarray) -> GroupedSparse:
     codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[1] > 65536:
-        raise ValueError(f"expected a [rows, cols <= 65536] code matrix, got {codes.shape}")
-    row_groups, gcodes, counts, bases, offsets = [], [], [], [], []
+    if codes.ndim != 2 or not fits_sparse(codes.shape[1]):
+        raise ValueError(
+            f"sparse weights need a [rows, 1..{MAX_SPAN}] code matrix, got {codes.shape}: "
+            f"the descriptors address {MAX_WINDOWS} windows of {WINDOW}; store this layer "
+            "dense (--weights dense)"
+        )
+    row_groups, gcodes, counts, windows, offsets = [], [], [], [], []
     for row in codes:
         n_groups = 0
         for c in np.unique(row[row != 0]).tolist():
             cols = np.flatnonzero(row == c)
-            i = 0
-            while i < cols.size:
-                base = int(cols[i])
-                # the window holds columns base..base+255; stop also at MAX_COUNT weights
-                j = min(int(np.searchsorted(cols, base + WINDOW)), i + MAX_COUNT)
-                gcodes.append(c)
-                counts.append(j - i)
-                bases.append(base)
-                offsets.extend((cols[i:j] - base).tolist())
-                n_groups += 1
-                i = j
+            for w in np.unique(cols // WINDOW).tolist():
+                within = cols[cols // WINDOW == w] - w * WINDOW
+                for i in range(0, within.size, MAX_COUNT):
+                    chunk = within[i : i + MAX_COUNT]
+                    gcodes.append(c)
+                    counts.append(chunk.size)
+                    windows.append(w)
+                    offsets.extend(chunk.tolist())
+                    n_groups += 1
         if n_groups == 0:  # the placeholder adds 0 * x[0]
             gcodes.append(0)
             counts.append(1)
-            bases.append(0)
+            windows.append(0)
             offsets.append(0)
             n_groups = 1
         row_groups.append(n_groups)
@@ -98,7 +118,7 @@ def encode_sparse(codes: np.ndarray) -> GroupedSparse:
         np.asarray(row_groups, np.uint16),
         np.asarray(gcodes, np.int8),
         np.asarray(counts, np.uint8),
-        np.asarray(bases, np.uint16),
+        np.asarray(windows, np.uint8),
         np.asarray(offsets, np.uint8),
     )
 
@@ -106,7 +126,7 @@ def encode_sparse(codes: np.ndarray) -> GroupedSparse:
 @dataclass
 class ColumnSparse:
     """A layer's weights grouped by input column: ``by_column`` is ``encode_sparse`` of the
-    transposed codes (its "rows" are the layer's columns, its bases and offsets rows)."""
+    transposed codes (its "rows" are the layer's columns, its windows and offsets rows)."""
 
     by_column: GroupedSparse
 
@@ -124,14 +144,18 @@ class ColumnSparse:
 
     @property
     def nbytes(self) -> int:
-        """Bytes in the C header: descriptors, offsets and a word per column."""
+        """Bytes in the C header: descriptors, offsets and a 32-bit word per column."""
         return self.by_column.nbytes + 4 * int(self.by_column.row_groups.size)
 
 
 def encode_colsparse(codes: np.ndarray) -> ColumnSparse:
     codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[0] > 65535:
-        raise ValueError(f"expected a [rows <= 65535, cols] code matrix, got {codes.shape}")
+    if codes.ndim != 2 or not fits_sparse(codes.shape[0]):
+        raise ValueError(
+            f"sparse-by-column weights need a [1..{MAX_SPAN}, cols] code matrix, got "
+            f"{codes.shape}: the descriptors address {MAX_WINDOWS} windows of {WINDOW} rows; "
+            "store this layer dense (--weights dense)"
+        )
     return ColumnSparse(encode_sparse(codes.T))
 
 
@@ -156,44 +180,41 @@ def decode_colsparse(desc: np.ndarray, offsets: np.ndarray, columns: np.ndarray,
 
 
 def window_order(codes: np.ndarray) -> np.ndarray:
-    """A column order that tends to need fewer 256-column windows: the most used columns in
-    the middle, the rarely used ones at both ends, so a group's columns usually lie closer
-    together than 256. For a hidden layer's input, the order to give the previous layer's
-    units (``ecqx.integer.equivalent.permute_units``)."""
+    """A column order that tends to need fewer aligned 256-column windows: the most used
+    columns first, so the columns a row uses gather in the leading windows. For a hidden
+    layer's input, the order to give the previous layer's units
+    (``ecqx.integer.equivalent.permute_units``); for the by-column form, pass the transposed
+    codes (its windows run down the rows)."""
     use = (np.asarray(codes) != 0).sum(axis=0)
-    by_use = np.argsort(-use, kind="stable")
-    n = by_use.size
-    # rank 0 in the middle, then alternately right and left of it
-    slots = (n - 1) // 2 + np.array([(k + 1) // 2 * (1 if k % 2 else -1) for k in range(n)], int)
-    order = np.empty(n, int)
-    order[slots] = by_use
-    return order
+    return np.argsort(-use, kind="stable")
 
 
 def descriptors(enc: GroupedSparse) -> np.ndarray:
-    """One uint32 per group: bits 0-15 base, 16-20 count (1..31), 24 last group of its row,
-    26-31 code (two's complement)."""
+    """One uint16 per group: bits 0-3 window, 4-8 count (1..31), 9 last group of its row,
+    10-15 code (two's complement)."""
     if enc.codes.size and np.abs(enc.codes.astype(np.int16)).max() > 31:
         raise ValueError("sparse descriptors hold codes of at most 6 bits (|code| <= 31)")
     if enc.counts.size and int(enc.counts.max()) > MAX_COUNT:
         raise ValueError(f"sparse descriptors hold at most {MAX_COUNT} weights per group")
-    last = np.zeros(enc.groups, np.uint32)
+    if enc.windows.size and int(enc.windows.max()) >= MAX_WINDOWS:
+        raise ValueError(f"sparse descriptors address at most {MAX_WINDOWS} windows")
+    last = np.zeros(enc.groups, np.uint16)
     last[np.cumsum(enc.row_groups.astype(np.int64)) - 1] = 1
     return (
-        enc.bases.astype(np.uint32)
-        | (enc.counts.astype(np.uint32) << 16)
+        enc.windows.astype(np.uint16)
+        | (enc.counts.astype(np.uint16) << COUNT_SHIFT)
         | (last << LAST_BIT)
-        | ((enc.codes.astype(np.int64) & 0x3F).astype(np.uint32) << CODE_SHIFT)
-    )
+        | ((enc.codes.astype(np.int64) & 0x3F).astype(np.uint16) << CODE_SHIFT)
+    ).astype(np.uint16)
 
 
 def decode_descriptors(desc: np.ndarray, offsets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The code matrix back from the C arrays, read the way the kernel reads them."""
     out = np.zeros(shape, np.int8)
     r, k = 0, 0
-    for d in np.asarray(desc, np.uint32).tolist():
-        n, base = (d >> 16) & COUNT_MASK, d & 0xFFFF
-        code = (d >> CODE_SHIFT) - 64 if d >> 31 else d >> CODE_SHIFT
+    for d in np.asarray(desc, np.uint16).tolist():
+        n, base = (d >> COUNT_SHIFT) & COUNT_MASK, (d & WINDOW_MASK) * WINDOW
+        code = (d >> CODE_SHIFT) - 64 if d >> 15 else d >> CODE_SHIFT
         cols = base + np.asarray(offsets[k : k + n], np.int64)
         if code:
             out[r, cols] = code

@@ -73,8 +73,10 @@ def _export(
         "files": {"integer_model": str(files.integer_model)},
     }
     sizes = [layer_sizes(ly) for ly in im.layers]
+    # None where a layer is too wide for the sparse encoding (it is stored dense)
     report["c_bytes"] = {
-        k: sum(s[k] for s in sizes) for k in ("sparse", "dense_packed", "dense_int8")
+        k: sum(s[k] for s in sizes) if all(k in s for s in sizes) else None
+        for k in ("sparse", "dense_packed", "dense_int8")
     }
     for row, s in zip(report["layers"], sizes):
         row["bytes"] = s

@@ -104,11 +104,11 @@ void ecqx_fc_colsparse(const int8_t *x, int8_t *y, int32_t rows, int32_t cols,
     for (int32_t r = 0; r < rows; r++) {
         acc[r] = bias[r];
     }
-    const uint32_t *group = w->groups;
+    const uint16_t *group = w->groups;
     const uint8_t *offsets = w->offsets;
     for (int32_t j = 0; j < cols; j++) {
         const uint32_t column = w->columns[j];
-        const uint32_t *const last = group + (column >> 16);
+        const uint16_t *const last = group + (column >> 16);
         const int32_t xj = x[j];
         if (xj == 0) {
             group = last;
@@ -117,8 +117,8 @@ void ecqx_fc_colsparse(const int8_t *x, int8_t *y, int32_t rows, int32_t cols,
         }
         for (; group != last; group++) {
             const uint32_t d = *group;
-            ecqx_scatter_add(acc + (d & 0xFFFFu), &offsets, (d >> 16) & ECQX_GROUP_COUNT_MASK,
-                             ((int32_t)d >> ECQX_GROUP_CODE_SHIFT) * xj);
+            ecqx_scatter_add(acc + ECQX_GROUP_BASE(d), &offsets, ECQX_GROUP_COUNT(d),
+                             ECQX_GROUP_CODE(d) * xj);
         }
     }
     ecqx_requantize_rows(acc, y, rows, rq);

@@ -1,5 +1,5 @@
 /* Sparse fully-connected kernel on centroid-grouped weights (codegen/sparse_format.py).
- * A group is one code's weights inside a 256-column window of a row: per weight the kernel
+ * A group is one code's weights inside an aligned 256-column window of a row: per weight the kernel
  * loads a uint8 offset, loads the input at base + offset and adds it (three instructions on
  * Thumb-2 cores, about one per weight with Helium gathers), then multiplies the group's sum
  * by its code once. No weight values, no escapes, no per-weight branches. The group sum has
@@ -98,15 +98,15 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
 void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_t *w,
                      const int32_t *bias, ecqx_requant_t rq, int32_t *acc)
 {
-    const uint32_t *group = w->groups;
+    const uint16_t *group = w->groups;
     const uint8_t *offsets = w->offsets;
     for (int32_t r = 0; r < rows; r++) {
         int32_t sum = bias[r];
         uint32_t d;
         do {
             d = *group++;
-            sum += ((int32_t)d >> ECQX_GROUP_CODE_SHIFT) *
-                   ecqx_group_sum(x + (d & 0xFFFFu), &offsets, (d >> 16) & ECQX_GROUP_COUNT_MASK);
+            sum += ECQX_GROUP_CODE(d) *
+                   ecqx_group_sum(x + ECQX_GROUP_BASE(d), &offsets, ECQX_GROUP_COUNT(d));
         } while ((d & ECQX_GROUP_LAST) == 0u);
         acc[r] = sum;
     }

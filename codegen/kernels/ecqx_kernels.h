@@ -13,18 +13,26 @@ typedef struct {
 } ecqx_requant_t;
 
 /* Sparse (centroid-grouped) weights (codegen/sparse_format.py): the groups of all rows in row
- * order; a group is one code, a window base column and uint8 offsets from it, described by
- * one word: bits 0-15 base column, 16-20 count (1..31), 24 last group of its row, 26-31 the
- * code (two's complement, |code| <= 31). Every row has at least one group.
- * Ranges: rows >= 1; columns (base + offset) < 65536. */
+ * order; a group is one code, an aligned 256-column window w and uint8 offsets from its first
+ * column 256 w, described by one 16-bit word: bits 0-3 w, 4-8 count (1..31), 9 last group of
+ * its row, 10-15 the code (two's complement, |code| <= 31). Every row has at least one group.
+ * Ranges: rows >= 1; columns (256 w + offset) < 4096. */
 typedef struct {
-    const uint32_t *groups; /* packed descriptors */
-    const uint8_t *offsets; /* [non-zeros] column - base */
+    const uint16_t *groups; /* packed descriptors */
+    const uint8_t *offsets; /* [non-zeros] column - 256 w */
 } ecqx_sparse_t;
 
-#define ECQX_GROUP_COUNT_MASK 0x1Fu /* of the descriptor shifted right by 16 */
-#define ECQX_GROUP_LAST (1u << 24)
-#define ECQX_GROUP_CODE_SHIFT 26
+#define ECQX_GROUP_WINDOW_MASK 0xFu
+#define ECQX_GROUP_WINDOW_LOG2 8 /* 256 columns (rows) per window */
+#define ECQX_GROUP_COUNT_SHIFT 4
+#define ECQX_GROUP_COUNT_MASK 0x1Fu
+#define ECQX_GROUP_LAST (1u << 9)
+#define ECQX_GROUP_CODE_SHIFT 10
+
+/* The fields of descriptor d: the window's first column (row), the weight count, the code. */
+#define ECQX_GROUP_BASE(d) (((d) & ECQX_GROUP_WINDOW_MASK) << ECQX_GROUP_WINDOW_LOG2)
+#define ECQX_GROUP_COUNT(d) (((d) >> ECQX_GROUP_COUNT_SHIFT) & ECQX_GROUP_COUNT_MASK)
+#define ECQX_GROUP_CODE(d) ((int32_t)(int16_t)(d) >> ECQX_GROUP_CODE_SHIFT)
 
 /* acc: caller-supplied scratch for the layer's int32 accumulators, at least `rows` entries.
  * multiplier in [2^30, 2^31) or 0, shift in [-31, 30], out_min 0 or -128. */
@@ -32,11 +40,11 @@ void ecqx_fc_sparse(const int8_t *x, int8_t *y, int32_t rows, const ecqx_sparse_
                      const int32_t *bias, ecqx_requant_t rq, int32_t *acc);
 
 /* Sparse weights by input column (codegen/sparse_format.py): the groups of all columns in
- * column order, each one code in a 256-row window (descriptor as above, base = first row),
- * and per column one word: its offsets (bits 0-15) | its groups << 16.
- * Ranges: 1 <= rows <= 65535; cols >= 1. */
+ * column order, each one code in an aligned 256-row window (descriptor as above, its window
+ * over rows), and per column one word: its offsets (bits 0-15) | its groups << 16.
+ * Ranges: 1 <= rows <= 4096; cols >= 1. */
 typedef struct {
-    const uint32_t *groups;  /* packed descriptors */
+    const uint16_t *groups;  /* packed descriptors */
     const uint8_t *offsets;  /* [non-zeros] row - base */
     const uint32_t *columns; /* [cols] offsets | groups << 16 */
 } ecqx_colsparse_t;

@@ -53,3 +53,21 @@ def test_the_plan_tells_auto_which_layers_sit_behind_a_relu():
     assert [ly.out_min for ly in model.layers] == [0, 0, -128]
     formats_chosen = [c["format"] for c in plan(model, "auto").layers]
     assert formats_chosen[:2] == ["sparse", "colsparse"]
+
+
+def test_a_layer_wider_than_the_sparse_windows_reach_is_stored_dense():
+    """The 16-bit descriptors address 16 windows of 256: a layer with more columns cannot be
+    sparse by row (nor one with more rows by column). `auto` and `fast` then take a dense
+    form; forcing the sparse one says what to do instead."""
+    model, _ = random_integer_model(seed=7, widths=(4100, 8, 4), bits=4, sparsity=0.97)
+    wide = model.layers[0]
+    assert formats.sparse_forms(wide) == ("colsparse",)
+    assert "sparse" not in formats.layer_sizes(wide)
+    assert formats.choose(wide, "auto") in ("colsparse", "dense")
+    assert formats.choose(wide, "fast") != "sparse"
+    tall = dataclasses.replace(wide, codes=np.ascontiguousarray(wide.codes.T))
+    assert formats.sparse_forms(tall) == ("sparse",)
+    from ecqx.codegen.plan import layer_context
+
+    with pytest.raises(ValueError, match="4096.*--weights dense"):
+        layer_context(0, wide, "sparse")

@@ -62,7 +62,12 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     assert enc.row_groups[1] > len(set(codes[1][codes[1] != 0].tolist()))
     # the empty row 0 is one placeholder group (code 0, one offset) so every row ends a group
     assert enc.row_groups[0] == 1 and enc.codes[0] == 0 and enc.counts[0] == 1
-    assert enc.nbytes == 4 * enc.groups + int((codes != 0).sum()) + 1
+    assert enc.nbytes == 2 * enc.groups + int((codes != 0).sum()) + 1
+    # windows are aligned at multiples of 256 and a group's offsets ascend
+    assert (enc.bases % WINDOW == 0).all()
+    starts = np.concatenate(([0], np.cumsum(enc.counts.astype(int))[:-1]))
+    for k, n in zip(starts, enc.counts.astype(int)):
+        assert (np.diff(enc.offsets[k : k + n].astype(int)) > 0).all()
     desc = descriptors(enc)
     assert int(((desc >> LAST_BIT) & 1).sum()) == codes.shape[0]
     assert np.array_equal(decode_descriptors(desc, enc.offsets, codes.shape), codes)
@@ -72,6 +77,10 @@ def test_sparse_and_packed_encodings_round_trip(bits):
     too_many.counts[0] = MAX_COUNT + 1  # the kernels' 5-bit count field cannot hold it
     with pytest.raises(ValueError, match="at most 31 weights"):
         descriptors(too_many)
+    far = dataclasses.replace(enc, windows=enc.windows.copy())
+    far.windows[0] = 16  # the 4-bit window field cannot hold it
+    with pytest.raises(ValueError, match="16 windows"):
+        descriptors(far)
     packed = pack_dense(codes, bits)
     width = storage_bits(bits)
     # 8-bit rows are plain bytes; narrower rows fill whole 32-bit words
@@ -94,12 +103,12 @@ def test_by_column_encoding_round_trips_and_its_column_words_step_over_each_colu
     nnz = (codes != 0).sum(axis=0)
     assert np.array_equal(words & 0xFFFF, np.where(nnz == 0, 1, nnz))
     assert (words >> 16)[4] == 1 and (words >> 16)[6] >= 10
-    assert enc.nbytes == 4 * enc.groups + enc.by_column.offsets.size + 4 * codes.shape[1]
+    assert enc.nbytes == 2 * enc.groups + enc.by_column.offsets.size + 4 * codes.shape[1]
     desc = descriptors(enc.by_column)
     assert np.array_equal(decode_colsparse(desc, enc.by_column.offsets, words, codes.shape), codes)
     bad = words.copy()
     bad[2] += 1  # one offset too many for column 2
     with pytest.raises(ValueError):
         decode_colsparse(desc, enc.by_column.offsets, bad, codes.shape)
-    with pytest.raises(ValueError, match="65535"):
-        encode_colsparse(np.zeros((65536, 2), np.int8))
+    with pytest.raises(ValueError, match="4096.*dense"):
+        encode_colsparse(np.zeros((4097, 2), np.int8))
