@@ -16,8 +16,9 @@ test. Codes with weights in several windows, or more than 31 of them, take sever
   ends with a group;
 - ``offsets``: per group its weights' ``column - 256 w``, ascending, uint8.
 
-The C header stores one 16-bit word per group (``descriptors``): window | count << 4 |
-last << 9 | code << 10, ``last`` marking a row's final group. The kernel walks one flat stream
+The C header stores one 16-bit word per group (``descriptors``): count | last << 5 |
+code << 6 | window << 12, ``last`` marking a row's final group (the window in the top bits
+makes the window's address one shift-and-add on Thumb-2). The kernel walks one flat stream
 of groups, so it keeps no per-row group counter (and the header no per-row array). Four window
 bits address 16 windows: a sparse layer has at most 4,096 columns (MLP_GSC's widest input has
 735); wider layers are stored dense. (Until session 14 a descriptor was a 32-bit word with a
@@ -51,10 +52,10 @@ MAX_WINDOWS = 16  # the descriptor's window field has 4 bits
 MAX_SPAN = WINDOW * MAX_WINDOWS  # columns a sparse row (rows a sparse column) can address
 MAX_COUNT = 31  # the kernels' unrolled run; the descriptor's count field has 5 bits
 # the 16-bit descriptor, as ECQX_GROUP_* in codegen/kernels/ecqx_kernels.h
-WINDOW_MASK = 0xF  # bits 0-3: window index
-COUNT_SHIFT, COUNT_MASK = 4, 0x1F  # bits 4-8: weights in the group, 1..31
-LAST_BIT = 9  # the row's final group
-CODE_SHIFT = 10  # bits 10-15: six-bit two's-complement code (unsigned 5-bit grids reach 31)
+COUNT_MASK = 0x1F  # bits 0-4: weights in the group, 1..31
+LAST_BIT = 5  # the row's final group
+CODE_SHIFT = 6  # bits 6-11: six-bit two's-complement code (unsigned 5-bit grids reach 31)
+WINDOW_SHIFT = 12  # bits 12-15: window index
 
 
 @dataclass
@@ -190,8 +191,8 @@ def window_order(codes: np.ndarray) -> np.ndarray:
 
 
 def descriptors(enc: GroupedSparse) -> np.ndarray:
-    """One uint16 per group: bits 0-3 window, 4-8 count (1..31), 9 last group of its row,
-    10-15 code (two's complement)."""
+    """One uint16 per group: bits 0-4 count (1..31), 5 last group of its row, 6-11 code
+    (two's complement), 12-15 window."""
     if enc.codes.size and np.abs(enc.codes.astype(np.int16)).max() > 31:
         raise ValueError("sparse descriptors hold codes of at most 6 bits (|code| <= 31)")
     if enc.counts.size and int(enc.counts.max()) > MAX_COUNT:
@@ -201,10 +202,10 @@ def descriptors(enc: GroupedSparse) -> np.ndarray:
     last = np.zeros(enc.groups, np.uint16)
     last[np.cumsum(enc.row_groups.astype(np.int64)) - 1] = 1
     return (
-        enc.windows.astype(np.uint16)
-        | (enc.counts.astype(np.uint16) << COUNT_SHIFT)
+        enc.counts.astype(np.uint16)
         | (last << LAST_BIT)
         | ((enc.codes.astype(np.int64) & 0x3F).astype(np.uint16) << CODE_SHIFT)
+        | (enc.windows.astype(np.uint16) << WINDOW_SHIFT)
     ).astype(np.uint16)
 
 
@@ -213,8 +214,9 @@ def decode_descriptors(desc: np.ndarray, offsets: np.ndarray, shape: tuple[int, 
     out = np.zeros(shape, np.int8)
     r, k = 0, 0
     for d in np.asarray(desc, np.uint16).tolist():
-        n, base = (d >> COUNT_SHIFT) & COUNT_MASK, (d & WINDOW_MASK) * WINDOW
-        code = (d >> CODE_SHIFT) - 64 if d >> 15 else d >> CODE_SHIFT
+        n, base = d & COUNT_MASK, (d >> WINDOW_SHIFT) * WINDOW
+        code = (d >> CODE_SHIFT) & 0x3F
+        code = code - 64 if code >= 32 else code
         cols = base + np.asarray(offsets[k : k + n], np.int64)
         if code:
             out[r, cols] = code

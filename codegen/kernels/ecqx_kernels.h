@@ -14,25 +14,24 @@ typedef struct {
 
 /* Sparse (centroid-grouped) weights (codegen/sparse_format.py): the groups of all rows in row
  * order; a group is one code, an aligned 256-column window w and uint8 offsets from its first
- * column 256 w, described by one 16-bit word: bits 0-3 w, 4-8 count (1..31), 9 last group of
- * its row, 10-15 the code (two's complement, |code| <= 31). Every row has at least one group.
- * Ranges: rows >= 1; columns (256 w + offset) < 4096. */
+ * column 256 w, described by one 16-bit word: bits 0-4 count (1..31), 5 last group of its
+ * row, 6-11 the code (two's complement, |code| <= 31), 12-15 w. Every row has at least one
+ * group. Ranges: rows >= 1; columns (256 w + offset) < 4096. */
 typedef struct {
     const uint16_t *groups; /* packed descriptors */
     const uint8_t *offsets; /* [non-zeros] column - 256 w */
 } ecqx_sparse_t;
 
-#define ECQX_GROUP_WINDOW_MASK 0xFu
-#define ECQX_GROUP_WINDOW_LOG2 8 /* 256 columns (rows) per window */
-#define ECQX_GROUP_COUNT_SHIFT 4
 #define ECQX_GROUP_COUNT_MASK 0x1Fu
-#define ECQX_GROUP_LAST (1u << 9)
-#define ECQX_GROUP_CODE_SHIFT 10
+#define ECQX_GROUP_LAST (1u << 5)
+#define ECQX_GROUP_WINDOW_SHIFT 12
+#define ECQX_GROUP_WINDOW_LOG2 8 /* 256 columns (rows) per window */
 
-/* The fields of descriptor d: the window's first column (row), the weight count, the code. */
-#define ECQX_GROUP_BASE(d) (((d) & ECQX_GROUP_WINDOW_MASK) << ECQX_GROUP_WINDOW_LOG2)
-#define ECQX_GROUP_COUNT(d) (((d) >> ECQX_GROUP_COUNT_SHIFT) & ECQX_GROUP_COUNT_MASK)
-#define ECQX_GROUP_CODE(d) ((int32_t)(int16_t)(d) >> ECQX_GROUP_CODE_SHIFT)
+/* The fields of descriptor d (a uint32_t holding the 16-bit word): the window's first column
+ * (row), the weight count and the code (bits 6-11 moved to the top, shifted back with sign). */
+#define ECQX_GROUP_BASE(d) (((d) >> ECQX_GROUP_WINDOW_SHIFT) << ECQX_GROUP_WINDOW_LOG2)
+#define ECQX_GROUP_COUNT(d) ((d) & ECQX_GROUP_COUNT_MASK)
+#define ECQX_GROUP_CODE(d) ((int32_t)((d) << 20) >> 26)
 
 /* acc: caller-supplied scratch for the layer's int32 accumulators, at least `rows` entries.
  * multiplier in [2^30, 2^31) or 0, shift in [-31, 30], out_min 0 or -128. */
