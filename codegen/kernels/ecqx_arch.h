@@ -1,8 +1,9 @@
 /* The instruction-set paths of the kernels, decided once for the whole library from the
  * compiler's target macros (as CMSIS-NN does in one header). Each path computes the same
  * integers; the tests run every one of them.
- *   ECQX_USE_MVE     Helium gathers/scatters in the sparse kernels (Cortex-M55/M85)
- *   ECQX_USE_THUMB2  Thumb-2 inline assembly in the sparse kernels (Cortex-M3/M4/M7/M33)
+ *   ECQX_USE_THUMB2  Thumb-2 inline assembly in the sparse kernels (Cortex-M3/M4/M7/M33/M55)
+ *   ECQX_USE_MVE     Helium gathers/scatters in the sparse kernels (Cortex-M55/M85) for groups
+ *                    of at least ECQX_MVE_MIN_GROUP weights; shorter ones take the Thumb-2 run
  *   ECQX_USE_DSP     SMLAD over SXTB16 pairs in the dense kernel (cores with the DSP extension)
  * Define ECQX_PORTABLE_C to take the plain C sparse paths on any core. */
 #ifndef ECQX_ARCH_H
@@ -14,10 +15,17 @@
 #define ECQX_USE_MVE 0
 #endif
 
-#if defined(__thumb2__) && !ECQX_USE_MVE && !defined(ECQX_PORTABLE_C)
+#if defined(__thumb2__) && !defined(ECQX_PORTABLE_C)
 #define ECQX_USE_THUMB2 1
 #else
 #define ECQX_USE_THUMB2 0
+#endif
+
+/* Helium pays a loop, a tail predicate and an add across lanes per group, so below this many
+ * weights the scalar run (three or four instructions per weight) is cheaper; measured on the
+ * emulated Cortex-M55 (README, session 14). */
+#ifndef ECQX_MVE_MIN_GROUP
+#define ECQX_MVE_MIN_GROUP 8u
 #endif
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP

@@ -5,37 +5,17 @@
  * half or more of the inputs are zero, this does less work than the row kernel
  * (ecqx_fc_sparse.c), which reads every weight. A group's rows are distinct, so its
  * scatter-adds never touch one accumulator twice (which the Helium path relies on). The
- * scatter-add has three implementations below (Helium, Thumb-2 assembly, portable C); all
- * compute the same integers, and the tests run each one. */
+ * scatter-add has three implementations below (Thumb-2 assembly, portable C, and Helium for
+ * long groups); all compute the same integers, and the tests run each one. */
 #include "ecqx_arch.h"
 #include "ecqx_kernels.h"
 #include "ecqx_requant.h"
 
-/* acc[p[k]] += v for k < n, 1 <= n <= 31; *pp advances past the n offsets. */
-#if ECQX_USE_MVE
-#include <arm_mve.h>
-/* Helium (Cortex-M55): four offsets widened to 32-bit lanes, a gather of the four
- * accumulators, an add and a scatter back; the last, partial quad under a tail predicate. */
-static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
-{
-    const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
-    for (uint32_t quads = n / 4u; quads > 0u; quads--, p += 4) {
-        const uint32x4_t off = vldrbq_u32(p);
-        const int32x4_t a = vldrwq_gather_shifted_offset_s32(acc, off);
-        vstrwq_scatter_shifted_offset_s32(acc, off, vaddq_n_s32(a, v));
-    }
-    if (p != end) {
-        const mve_pred16_t live = vctp32q((uint32_t)(end - p));
-        const uint32x4_t off = vldrbq_z_u32(p, live);
-        const int32x4_t a = vldrwq_gather_shifted_offset_z_s32(acc, off, live);
-        vstrwq_scatter_shifted_offset_p_s32(acc, off, vaddq_n_s32(a, v), live);
-    }
-    *pp = end;
-}
-#elif ECQX_USE_THUMB2
-/* Thumb-2 without Helium: as in ecqx_fc_sparse.c, one TBB into a straight run of 31
- * scatter-adds, entered n from its end. Each scatter-add is exactly 14 bytes (ldrb.w 4,
+/* acc[p[k]] += v for k < n, 1 <= n <= 31; *pp advances past the n offsets. The straight
+ * run (Thumb-2 assembly or portable C), then on Helium cores the vector path for long groups. */
+#if ECQX_USE_THUMB2
+/* Thumb-2: as in ecqx_fc_sparse.c, one TBB into a straight run of 31 scatter-adds, entered
+ * n from its end. Each scatter-add is exactly 14 bytes (ldrb.w 4,
  * ldr.w 4, add 2, str.w 4), so the table entry for n weights is computed from the run's
  * start. */
 #define ECQX_SCATTER                                                                          \
@@ -47,7 +27,7 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
 #define ECQX_SCATTER16 ECQX_SCATTER4 ECQX_SCATTER4 ECQX_SCATTER4 ECQX_SCATTER4
 #define ECQX_SCATTER_ENTRY(k) ".byte ((2f - 1b) + (31 - " #k ") * 14) / 2\n\t"
 
-static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
+static inline void ecqx_scatter_run(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
 {
     const uint8_t *p = *pp;
     int32_t t;
@@ -84,7 +64,7 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
 
 /* Portable C (other cores, the host tests): a switch into 31 scatter-adds, as the row
  * kernel's group sum. */
-static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
+static inline void ecqx_scatter_run(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
 {
     const uint8_t *p = *pp;
     switch (n) {
@@ -94,6 +74,36 @@ static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n
     }
     *pp = p;
 }
+#endif
+
+#if ECQX_USE_MVE
+#include <arm_mve.h>
+/* Helium (Cortex-M55), for groups of ECQX_MVE_MIN_GROUP weights or more: four offsets
+ * widened to 32-bit lanes, a gather of the four accumulators, an add and a scatter back;
+ * the last, partial quad under a tail predicate. */
+static inline void ecqx_scatter_add(int32_t *acc, const uint8_t **pp, uint32_t n, int32_t v)
+{
+    if (n < ECQX_MVE_MIN_GROUP) {
+        ecqx_scatter_run(acc, pp, n, v);
+        return;
+    }
+    const uint8_t *p = *pp;
+    const uint8_t *const end = p + n;
+    for (uint32_t quads = n / 4u; quads > 0u; quads--, p += 4) {
+        const uint32x4_t off = vldrbq_u32(p);
+        const int32x4_t a = vldrwq_gather_shifted_offset_s32(acc, off);
+        vstrwq_scatter_shifted_offset_s32(acc, off, vaddq_n_s32(a, v));
+    }
+    if (p != end) {
+        const mve_pred16_t live = vctp32q((uint32_t)(end - p));
+        const uint32x4_t off = vldrbq_z_u32(p, live);
+        const int32x4_t a = vldrwq_gather_shifted_offset_z_s32(acc, off, live);
+        vstrwq_scatter_shifted_offset_p_s32(acc, off, vaddq_n_s32(a, v), live);
+    }
+    *pp = end;
+}
+#else
+#define ecqx_scatter_add ecqx_scatter_run
 #endif
 
 /* Bias into `acc`, the live inputs' groups scattered onto it, then requantization per row. */

@@ -1,39 +1,18 @@
 /* Sparse fully-connected kernel on centroid-grouped weights (codegen/sparse_format.py).
- * A group is one code's weights inside an aligned 256-column window of a row: per weight the kernel
- * loads a uint8 offset, loads the input at base + offset and adds it (three instructions on
- * Thumb-2 cores, about one per weight with Helium gathers), then multiplies the group's sum
- * by its code once. No weight values, no escapes, no per-weight branches. The group sum has
- * three implementations below (Helium, Thumb-2 assembly, portable C); all compute the same
- * integers, and the tests run each one. */
+ * A group is one code's weights inside an aligned 256-column window of a row: per weight the
+ * kernel loads a uint8 offset, loads the input at base + offset and adds it (three
+ * instructions on Thumb-2 cores, about one per weight with Helium gathers), then multiplies
+ * the group's sum by its code once. No weight values, no escapes, no per-weight branches. The
+ * group sum has three implementations below (Thumb-2 assembly, portable C, and Helium for
+ * long groups); all compute the same integers, and the tests run each one. */
 #include "ecqx_arch.h"
 #include "ecqx_kernels.h"
 #include "ecqx_requant.h"
 
-/* Sum of xb[p[0..n-1]], 1 <= n <= 31; *pp advances past the n offsets. */
-#if ECQX_USE_MVE
-#include <arm_mve.h>
-/* Helium (Cortex-M55): four offsets widened to 32-bit lanes, a gather of the four inputs and
- * an add across the vector; the last, partial quad under a tail predicate, which also keeps
- * its loads inside the offsets array. (Predicating every quad costs GCC 12 a VPR move and a
- * VPST per instruction.) */
-static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
-{
-    const uint8_t *p = *pp;
-    const uint8_t *const end = p + n;
-    int32_t s = 0;
-    for (uint32_t quads = n / 4u; quads > 0u; quads--, p += 4) {
-        s = vaddvaq_s32(s, vldrbq_gather_offset_s32(xb, vldrbq_u32(p)));
-    }
-    if (p != end) {
-        const mve_pred16_t live = vctp32q((uint32_t)(end - p));
-        const uint32x4_t off = vldrbq_z_u32(p, live);
-        s = vaddvaq_p_s32(s, vldrbq_gather_offset_z_s32(xb, off, live), live);
-    }
-    *pp = end;
-    return s;
-}
-#elif ECQX_USE_THUMB2
-/* Thumb-2 without Helium (Cortex-M3/M4/M7/M33): the same computation as the C version below,
+/* Sum of xb[p[0..n-1]], 1 <= n <= 31; *pp advances past the n offsets. The straight run
+ * (Thumb-2 assembly or portable C), then on Helium cores the vector path for long groups. */
+#if ECQX_USE_THUMB2
+/* Thumb-2 (Cortex-M3/M4/M7/M33/M55): the same computation as the C version below,
  * written out because the compiler brackets every switch with a range check and a stub per
  * case. Here a group costs one TBB into a straight run of 31 gather-adds, entered n from its
  * end (groups hold at most 31 weights, so there is no loop and no end test). Each gather-add
@@ -44,7 +23,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
 #define ECQX_GATHER16 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4 ECQX_GATHER4
 #define ECQX_ENTRY(k) ".byte ((2f - 1b) + (31 - " #k ") * 10) / 2\n\t"
 
-static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
+static inline int32_t ecqx_group_run(const int8_t *xb, const uint8_t **pp, uint32_t n)
 {
     const uint8_t *p = *pp;
     int32_t s = 0;
@@ -78,7 +57,7 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
 /* Portable C (other cores, the host tests): a switch into 31 gather-adds, entered n from
  * the end, so a group pays one computed branch and no loop test; sequential adds into one
  * register. */
-static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
+static inline int32_t ecqx_group_run(const int8_t *xb, const uint8_t **pp, uint32_t n)
 {
     const uint8_t *p = *pp;
     int32_t s = 0;
@@ -90,6 +69,36 @@ static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint3
     *pp = p;
     return s;
 }
+#endif
+
+#if ECQX_USE_MVE
+#include <arm_mve.h>
+/* Helium (Cortex-M55), for groups of ECQX_MVE_MIN_GROUP weights or more: four offsets
+ * widened to 32-bit lanes, a gather of the four inputs and an add across the vector; the
+ * last, partial quad under a tail predicate, which also keeps its loads inside the offsets
+ * array. (Predicating every quad costs GCC 12 a VPR move and a
+ * VPST per instruction.) */
+static inline int32_t ecqx_group_sum(const int8_t *xb, const uint8_t **pp, uint32_t n)
+{
+    if (n < ECQX_MVE_MIN_GROUP) {
+        return ecqx_group_run(xb, pp, n);
+    }
+    const uint8_t *p = *pp;
+    const uint8_t *const end = p + n;
+    int32_t s = 0;
+    for (uint32_t quads = n / 4u; quads > 0u; quads--, p += 4) {
+        s = vaddvaq_s32(s, vldrbq_gather_offset_s32(xb, vldrbq_u32(p)));
+    }
+    if (p != end) {
+        const mve_pred16_t live = vctp32q((uint32_t)(end - p));
+        const uint32x4_t off = vldrbq_z_u32(p, live);
+        s = vaddvaq_p_s32(s, vldrbq_gather_offset_z_s32(xb, off, live), live);
+    }
+    *pp = end;
+    return s;
+}
+#else
+#define ecqx_group_sum ecqx_group_run
 #endif
 
 /* Two passes: bias plus group sums of every row into `acc`, then requantization per row.

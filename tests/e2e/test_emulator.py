@@ -102,11 +102,13 @@ def test_instruction_profile_adds_up_to_the_counted_total(tiny_trained, tmp_path
 def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, board):
     """Code that only a Cortex-M runs: the SMLAD paths of the dense kernel (2-, 4- and 8-bit
     storage, rows ending mid-word), the sparse group sum and the by-column scatter-add -
-    Thumb-2 assembly on the M4 (full 31-weight groups and shorter ones), Helium
-    gathers and scatters on the M55 (whole and partial quads) - in one model of mixed widths;
-    the by-column layer sees ReLU outputs, so it skips zero inputs and scatters live ones."""
+    Thumb-2 assembly on the M4 (full 31-weight groups and shorter ones), on the M55 Helium
+    gathers and scatters for long groups (whole and partial quads) and the Thumb-2 run for
+    short ones - in one model of mixed widths; the by-column layer sees ReLU outputs, so it
+    skips zero inputs and scatters live ones."""
     from ecqx.codegen.firmware_build import build, copy_project
     from ecqx.codegen.render import render
+    from ecqx.codegen.sparse_format import encode_colsparse, encode_sparse
     from ecqx.hil.transport import QemuTransport
 
     widths, bits = (41, 300, 200, 24, 7), (2, 4, 2, 5)
@@ -116,6 +118,10 @@ def test_core_specific_kernel_paths_are_bit_exact_on_the_emulator(tmp_path, boar
     model.layers[2].codes[::2, 10:190] = 1  # 180 equal codes a row: full 31-weight groups
     model.layers[1].codes[10:190, ::2] = 1  # the same down columns for the by-column kernel
     model.validate()
+    # groups of every length, so both sides of the M55's Helium/scalar split run
+    for counts in (encode_sparse(model.layers[2].codes).counts,
+                   encode_colsparse(model.layers[1].codes).by_column.counts):  # fmt: skip
+        assert counts.min() <= 2 and counts.max() == 31
     project = copy_project(tmp_path / "fw")
     formats = ["dense", "colsparse", "sparse", "dense"]
     summary = render(model, project / "src" / "generated", formats).summary()
