@@ -22,8 +22,9 @@
 #endif
 
 /* Helium pays a loop, a tail predicate and an add across lanes per group, so below this many
- * weights the scalar run (three or four instructions per weight) is cheaper; measured on the
- * emulated Cortex-M55 (README, session 14). */
+ * weights the scalar run (three or four instructions per weight) is cheaper. Emulated
+ * Cortex-M55, MLP_GSC at 79% zeros, instructions per inference by threshold: 4: 557k,
+ * 8: 553k, 12: 570k, 16: 581k; Helium for every group 623k, for none 625k (session 14). */
 #ifndef ECQX_MVE_MIN_GROUP
 #define ECQX_MVE_MIN_GROUP 8u
 #endif
