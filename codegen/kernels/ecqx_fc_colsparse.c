@@ -15,9 +15,8 @@
  * run (Thumb-2 assembly or portable C), then on Helium cores the vector path for long groups. */
 #if ECQX_USE_THUMB2
 /* Thumb-2: as in ecqx_fc_sparse.c, one TBB into a straight run of 31 scatter-adds, entered
- * n from its end. Each scatter-add is exactly 14 bytes (ldrb.w 4,
- * ldr.w 4, add 2, str.w 4), so the table entry for n weights is computed from the run's
- * start. */
+ * n from its end. Each scatter-add is exactly 14 bytes (ldrb.w 4, ldr.w 4, add 2, str.w 4),
+ * so the table entry for n weights is computed from the run's start. */
 #define ECQX_SCATTER                                                                          \
     "ldrb.w %[t], [%[p]], #1\n\t"                                                             \
     "ldr.w %[a], [%[acc], %[t], lsl #2]\n\t"                                                  \
