@@ -18,8 +18,10 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    # sparse but not collapsed: the defaults (p 0.7, beta max 4) zero ~93% of this small
+    # model's weights and it still classifies; a collapsed one would sit near 50%
     assert scope["stats"].correct / scope["stats"].count > 0.9
-    assert 0.1 < scope["q"].sparsity() < 0.9
+    assert 0.1 < scope["q"].sparsity() < 0.98
     assert scope["codes"].dtype.name == "int8" and (tmp_path / "my_quantized.npz").is_file()
 
 
