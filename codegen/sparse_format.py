@@ -94,33 +94,28 @@ def encode_sparse(codes: np.ndarray) -> GroupedSparse:
             f"the descriptors address {MAX_WINDOWS} windows of {WINDOW}; store this layer "
             "dense (--weights dense)"
         )
-    row_groups, gcodes, counts, windows, offsets = [], [], [], [], []
-    for row in codes:
-        n_groups = 0
-        for c in np.unique(row[row != 0]).tolist():
-            cols = np.flatnonzero(row == c)
-            for w in np.unique(cols // WINDOW).tolist():
-                within = cols[cols // WINDOW == w] - w * WINDOW
-                for i in range(0, within.size, MAX_COUNT):
-                    chunk = within[i : i + MAX_COUNT]
-                    gcodes.append(c)
-                    counts.append(chunk.size)
-                    windows.append(w)
-                    offsets.extend(chunk.tolist())
-                    n_groups += 1
-        if n_groups == 0:  # the placeholder adds 0 * x[0]
-            gcodes.append(0)
-            counts.append(1)
-            windows.append(0)
-            offsets.append(0)
-            n_groups = 1
-        row_groups.append(n_groups)
+    # every non-zero weight, plus a placeholder (code 0 at column 0) for each empty row, which
+    # adds 0 * x[0] so that every row ends with a group; ordered by row, code, window, column
+    r, c = np.nonzero(codes)
+    v = codes[r, c].astype(np.int16)
+    empty = np.flatnonzero(~codes.any(axis=1))
+    r = np.concatenate((r, empty))
+    c = np.concatenate((c, np.zeros_like(empty)))
+    v = np.concatenate((v, np.zeros(empty.size, np.int16)))
+    w = c // WINDOW
+    order = np.lexsort((c, w, v, r))
+    r, c, v, w = r[order], c[order], v[order], w[order]
+    # a group: the weights of one (row, code, window), cut after every MAX_COUNT
+    first = np.ones(r.size, bool)
+    first[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1]) | (w[1:] != w[:-1])
+    rank = np.arange(r.size) - np.flatnonzero(first)[np.cumsum(first) - 1]
+    heads = np.flatnonzero(first | (rank % MAX_COUNT == 0))
     return GroupedSparse(
-        np.asarray(row_groups, np.uint16),
-        np.asarray(gcodes, np.int8),
-        np.asarray(counts, np.uint8),
-        np.asarray(windows, np.uint8),
-        np.asarray(offsets, np.uint8),
+        np.bincount(r[heads], minlength=codes.shape[0]).astype(np.uint16),
+        v[heads].astype(np.int8),
+        np.diff(np.append(heads, r.size)).astype(np.uint8),
+        w[heads].astype(np.uint8),
+        (c - w * WINDOW).astype(np.uint8),
     )
 
 
