@@ -94,8 +94,8 @@ def order_units_for_windows(model: IntegerModel, formats: list[str]) -> IntegerM
     (``formats``, one per layer) use fewer windows (fewer groups: fewer bytes and
     instructions); same outputs."""
     for i in range(len(model.layers) - 1):
-        if _window_groups(model, i, formats) == 0:  # no sparse neighbour along these units
-            continue
+        if formats[i] != "colsparse" and formats[i + 1] != "sparse":
+            continue  # neither neighbour's windows run along these units
         # the units by their use in the next layer's rows and in this layer's columns
         orders = (window_order(model.layers[i + 1].codes), window_order(model.layers[i].codes.T))
         candidates = [model] + [permute_units(model, i, o) for o in orders]
