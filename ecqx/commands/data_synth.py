@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ecqx.commands.options import add_out, family, listed
 from ecqx.data.corpus import SIZES, clips_per_speaker
-from ecqx.data.voices import DEFAULT_FAMILIES, FAMILIES
+from ecqx.data.voices import DEFAULT_FAMILIES, FAMILIES, WARP_RANGE
 
 HELP = "generate the offline Speech Commands stand-in"
 DESCRIPTION = (
@@ -26,6 +26,14 @@ def add_size(p: argparse.ArgumentParser) -> None:
                    help=f"{sizes} (default: default)")  # fmt: skip
 
 
+def _warp_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LO,HI (e.g. 0.85,1.15)") from None
+    return lo, hi
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_out(p, None, "output folder", required=True)
     add_size(p)
@@ -35,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"comma-separated engine families of the speakers, of {','.join(FAMILIES)}"
                    f" (default {','.join(DEFAULT_FAMILIES)}; accented: Festival's Italian, "
                    "Czech, Finnish and Catalan voices reading English)")  # fmt: skip
+    p.add_argument("--warp", type=_warp_range, default=WARP_RANGE, metavar="LO,HI",
+                   help="range of each speaker's vocal-tract-length factor (formants scale by "
+                   "it; humans span about 0.8,1.2) (default "
+                   f"{WARP_RANGE[0]:g},{WARP_RANGE[1]:g})")  # fmt: skip
     p.add_argument("--test-only", action="store_true",
                    help="list every clip for testing: a held-out set (e.g. of one family, made "
                    "with another --seed) to evaluate models trained elsewhere")  # fmt: skip
@@ -51,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     s = generate(Path(args.out), size=args.size, seed=args.seed, workers=args.workers,
                  force=args.force, families=tuple(args.families),
-                 test_only=args.test_only)  # fmt: skip
+                 test_only=args.test_only, warp_range=args.warp)  # fmt: skip
     shares = ", ".join(f"{f} {v['speakers']}" for f, v in s["family_share"].items())
     print(f"wrote {s['clips']} clips from {s['speakers']} speakers ({shares}) to {args.out}")
     if s["failures"]:

@@ -30,7 +30,14 @@ from tqdm import tqdm
 from ecqx.data.audio import SAMPLE_RATE, DataError, write_wav
 from ecqx.data.augment import RIR_DIR, ROOMS, augment_clip, babble, make_rooms, speaker_voice
 from ecqx.data.corpus import AUX_WORDS, CORE_UTTERANCES, GSC_WORDS, SIZES, utterances
-from ecqx.data.voices import DEFAULT_FAMILIES, Speaker, make_speakers, synthesize
+from ecqx.data.voices import (
+    DEFAULT_FAMILIES,
+    WARP_RANGE,
+    Speaker,
+    check_warp_range,
+    make_speakers,
+    synthesize,
+)
 from ecqx.files import atomic_write
 
 NOISE_SECONDS = 20
@@ -92,7 +99,12 @@ def background_noises(seconds: int, seed: int) -> dict[str, np.ndarray]:
     return {k: (0.5 * v / np.abs(v).max()).astype(np.float32) for k, v in noises.items()}
 
 
-def write_noises(out: Path, seed: int, families: tuple[str, ...]) -> list[Path]:
+def write_noises(
+    out: Path,
+    seed: int,
+    families: tuple[str, ...],
+    warp_range: tuple[float, float] = WARP_RANGE,
+) -> list[Path]:
     """``_background_noise_/``: the synthetic noises plus babble tracks, spoken by speakers
     drawn apart from the dataset's (another seed), so no split's voice is in the noise."""
     noise_dir = out / NOISE_DIR
@@ -103,7 +115,7 @@ def write_noises(out: Path, seed: int, families: tuple[str, ...]) -> list[Path]:
     tracks = [noise_dir / f"babble_{k}.wav" for k in range(BABBLE_TRACKS)]
     if not all(t.is_file() for t in tracks):
         words = []
-        for s in make_speakers(BABBLE_SPEAKERS, seed + 104729, families):
+        for s in make_speakers(BABBLE_SPEAKERS, seed + 104729, families, warp_range):
             dry = synthesize(s, list(AUX_WORDS[::3]))
             words += [speaker_voice(x, s.semitones, s.warp) for x in dry.values()]
         for k, t in enumerate(tracks):
@@ -125,8 +137,15 @@ def split_speakers(speakers: list[Speaker], seed: int, test_only: bool = False) 
     }
 
 
-def _settings(size: str, seed: int, families: tuple[str, ...], test_only: bool) -> dict:
-    return {"size": size, "seed": seed, "families": list(families), "test_only": test_only}
+def _settings(
+    size: str,
+    seed: int,
+    families: tuple[str, ...],
+    test_only: bool,
+    warp_range: tuple[float, float],
+) -> dict:
+    return {"size": size, "seed": seed, "families": list(families), "test_only": test_only,
+            "warp": list(warp_range)}  # fmt: skip
 
 
 def claim_folder(out: Path, settings: dict, force: bool = False) -> None:
@@ -140,7 +159,9 @@ def claim_folder(out: Path, settings: dict, force: bool = False) -> None:
     if info_path.is_file():
         try:
             info = json.loads(info_path.read_text())
-            made = {k: info[k] for k in settings}
+            # stand-ins made before --warp existed used WARP_RANGE
+            made = {k: info[k] if k != "warp" else info.get(k, list(WARP_RANGE))
+                    for k in settings}  # fmt: skip
         except (json.JSONDecodeError, KeyError, TypeError):
             made = None
         if made != settings:
@@ -188,22 +209,25 @@ def generate(
     force: bool = False,
     families: tuple[str, ...] = DEFAULT_FAMILIES,
     test_only: bool = False,
+    warp_range: tuple[float, float] = WARP_RANGE,
 ) -> dict:
     """Write a GSC-layout stand-in to ``out``; resumes an interrupted run with the same
     settings, refuses a folder made with other settings unless ``force`` (which deletes that
     stand-in first). ``families`` limits the engine families; ``test_only`` lists every clip
-    for testing (a held-out set). Returns the summary written to SYNTH_INFO.json."""
+    for testing (a held-out set); ``warp_range`` bounds the speakers' vocal-tract factors.
+    Returns the summary written to SYNTH_INFO.json."""
     if size not in SIZES:
         raise DataError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
     out = Path(out)
     families = tuple(families)
-    settings = _settings(size, seed, families, test_only)
+    warp_range = check_warp_range(warp_range)
+    settings = _settings(size, seed, families, test_only, warp_range)
     claim_folder(out, settings, force)
-    speakers = make_speakers(SIZES[size], seed, families)
+    speakers = make_speakers(SIZES[size], seed, families, warp_range)
     split = split_speakers(speakers, seed, test_only)
     for w in GSC_WORDS:
         (out / w).mkdir(parents=True, exist_ok=True)
-    noises = write_noises(out, seed, families)
+    noises = write_noises(out, seed, families, warp_range)
     rooms = make_rooms(out / RIR_DIR, ROOMS, seed)
     tasks = [(s, seed, str(out), rooms, noises) for s in speakers]
     total = sum(len(clip_names(s)) for s in speakers)

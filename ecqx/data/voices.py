@@ -51,6 +51,10 @@ PROGRAMS = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival", "ac
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")  # fmt: skip
+# range of the per-speaker vocal-tract-length factor (`ecqx data synth --warp`); humans span
+# about 0.8..1.2 (child to large adult), the stand-ins of sessions 9-14 used 0.9..1.1
+WARP_RANGE = (0.9, 1.1)
+WARP_LIMITS = (0.5, 2.0)  # what the warp is checked and sensible for
 # Variants that sound like robots or effects rather than speakers.
 _EXCLUDED_VARIANTS = re.compile(r"robo|robot|demonic|whisper|croak|tweaky| ", re.IGNORECASE)
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
@@ -105,8 +109,11 @@ def espeak_variants() -> list[str]:
     return names
 
 
-def _draw(family: str, rng: np.random.Generator, variants: list[str]) -> Speaker:
-    warp = round(float(rng.uniform(0.9, 1.1)), 3)
+def _draw(
+    family: str, rng: np.random.Generator, variants: list[str], warp_range: tuple[float, float]
+) -> Speaker:
+    # one uniform draw whatever the range, so that another --warp changes only the warps
+    warp = round(float(rng.uniform(*warp_range)), 3)
     if family == "espeak":
         return Speaker("espeak", str(rng.choice(ESPEAK_ACCENTS)), str(rng.choice(variants)),
                        int(rng.integers(15, 90)), int(rng.integers(100, 171)), warp)  # fmt: skip
@@ -122,9 +129,27 @@ def _draw(family: str, rng: np.random.Generator, variants: list[str]) -> Speaker
                    warp)  # fmt: skip
 
 
-def make_speakers(n: int, seed: int, families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[Speaker]:
+def check_warp_range(warp_range: tuple[float, float]) -> tuple[float, float]:
+    """``warp_range`` as two floats, or a DataError saying what a valid range is."""
+    lo, hi = (float(v) for v in warp_range)
+    if not WARP_LIMITS[0] <= lo <= hi <= WARP_LIMITS[1]:
+        raise DataError(
+            f"vocal-tract warp range {lo:g},{hi:g} is not LO,HI with "
+            f"{WARP_LIMITS[0]:g} <= LO <= HI <= {WARP_LIMITS[1]:g} (default "
+            f"{WARP_RANGE[0]:g},{WARP_RANGE[1]:g})"
+        )
+    return lo, hi
+
+
+def make_speakers(
+    n: int,
+    seed: int,
+    families: tuple[str, ...] = DEFAULT_FAMILIES,
+    warp_range: tuple[float, float] = WARP_RANGE,
+) -> list[Speaker]:
     """``n`` distinct speakers of ``families`` in the shares of FAMILY_SHARE (renormalized),
-    deterministic for a seed."""
+    each with a vocal-tract factor drawn from ``warp_range``, deterministic for a seed."""
+    warp_range = check_warp_range(warp_range)
     unknown = set(families) - set(FAMILIES)
     if unknown or not families:
         raise DataError(f"unknown engine families {sorted(unknown)}; choose from {FAMILIES}")
@@ -139,7 +164,7 @@ def make_speakers(n: int, seed: int, families: tuple[str, ...] = DEFAULT_FAMILIE
         # the first speakers cover every family, so even a tiny stand-in has them all
         k = len(speakers)
         fam = families[k] if k < len(families) else families[rng.choice(len(families), p=share)]
-        s = _draw(fam, rng, variants)
+        s = _draw(fam, rng, variants, warp_range)
         speakers.setdefault(s.id, s)
     return list(speakers.values())
 

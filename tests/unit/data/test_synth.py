@@ -10,11 +10,12 @@ from helpers import copy_dataset
 from ecqx.data.audio import DataError, read_wav, write_wav
 from ecqx.data.corpus import GSC_WORDS, utterances
 from ecqx.data.synth import INFO_FILE, _speaker_task, claim_folder
-from ecqx.data.voices import DEFAULT_FAMILIES, make_speakers
+from ecqx.data.voices import DEFAULT_FAMILIES, WARP_RANGE, make_speakers
 
 
-def settings(size="tiny", seed=0, families=DEFAULT_FAMILIES, test_only=False):
-    return {"size": size, "seed": seed, "families": list(families), "test_only": test_only}
+def settings(size="tiny", seed=0, families=DEFAULT_FAMILIES, test_only=False, warp=WARP_RANGE):
+    return {"size": size, "seed": seed, "families": list(families), "test_only": test_only,
+            "warp": list(warp)}  # fmt: skip
 
 
 def test_synth_layout_and_speaker_disjoint_lists(tiny_gsc):
@@ -79,6 +80,8 @@ def test_synth_refuses_a_folder_made_with_other_settings(tiny_gsc, tmp_path):
         claim_folder(tiny_gsc, settings(size="small"))
     with pytest.raises(DataError, match="families"):
         claim_folder(tiny_gsc, settings(families=("espeak",)))
+    with pytest.raises(DataError, match="warp"):
+        claim_folder(tiny_gsc, settings(warp=(0.8, 1.2)))
     claim_folder(tiny_gsc, settings())  # same settings: resume
     assert json.loads((tiny_gsc / "SYNTH_INFO.json").read_text())["complete"] is True
     # --force deletes the other stand-in's clips and records the new settings
@@ -87,6 +90,12 @@ def test_synth_refuses_a_folder_made_with_other_settings(tiny_gsc, tmp_path):
     claim_folder(old, settings(seed=1), force=True)
     assert not list(old.glob("*/*_nohash_*.wav"))
     assert json.loads((old / "SYNTH_INFO.json").read_text())["seed"] == 1
+    # a stand-in recorded before --warp existed was made with the default range
+    info = json.loads((old / "SYNTH_INFO.json").read_text())
+    (old / "SYNTH_INFO.json").write_text(json.dumps({k: v for k, v in info.items() if k != "warp"}))
+    claim_folder(old, settings(seed=1))
+    with pytest.raises(DataError, match="warp"):
+        claim_folder(old, settings(seed=1, warp=(0.8, 1.2)))
     # an interrupted first run is recognised by its recorded settings
     with pytest.raises(DataError, match="seed 1"):
         claim_folder(old, settings())

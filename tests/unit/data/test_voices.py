@@ -1,5 +1,7 @@
 """The speakers: four engine families, each synthesizing every word, distinct identities."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,17 @@ def test_speakers_cover_every_family_and_are_deterministic():
     assert {s.engine for s in make_speakers(5, 0, ("flite",))} == {"flite"}
     with pytest.raises(DataError, match="unknown engine families"):
         make_speakers(3, 0, ("sam",))
+
+
+def test_a_wider_warp_range_changes_only_the_warps():
+    """--warp must not redraw the speakers: a comparison of ranges is one of warps alone."""
+    a, b = make_speakers(30, seed=3), make_speakers(30, seed=3, warp_range=(0.8, 1.2))
+    assert [replace(s, warp=1.0) for s in a] == [replace(s, warp=1.0) for s in b]
+    assert all(0.8 <= s.warp <= 1.2 for s in b) and max(abs(s.warp - 1) for s in b) > 0.1
+    np.testing.assert_allclose([s.warp - 1 for s in b], [2 * (s.warp - 1) for s in a], atol=2e-3)
+    for bad in ((1.1, 0.9), (0.2, 1.0), (1.0, 3.0)):
+        with pytest.raises(DataError, match=r"warp range .*\(default 0.9,1.1\)"):
+            make_speakers(3, 0, warp_range=bad)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
