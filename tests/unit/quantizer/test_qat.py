@@ -7,7 +7,7 @@ from torch import nn
 
 from ecqx.model import mlp_gsc
 from ecqx.quantizer import Quantizer
-from ecqx.quantizer.assign import split_costs, zero_preference
+from ecqx.quantizer.assign import choose_codes, split_costs, zero_preference
 from ecqx.quantizer.grid import dequantize
 from ecqx.quantizer.relevance import LRP, GradientTimesWeight, NoRelevance
 
@@ -160,7 +160,7 @@ def within_p(q):
     return True
 
 
-def test_relevance_every_k_steps_keeps_beta_between_searches_and_p_at_each_search():
+def test_relevance_every_k_steps_keeps_beta_between_searches_and_p_at_each_step():
     from ecqx.quantizer.relevance import LRP
 
     calls = []
@@ -172,18 +172,41 @@ def test_relevance_every_k_steps_keeps_beta_between_searches_and_p_at_each_searc
 
     model, x, y = pretrained()
     q = Quantizer(model, bits=4, lam=2.0, p=0.1, criterion=Counting(), relevance_every=4)
+    kept = 0
     for _ in range(10):
-        before = [s.beta for s in q.layers]
+        before, searches = [s.beta for s in q.layers], q.searches
         q.step(x[:64], y[:64])
-        if (q.steps - 1) % 4:  # between searches each layer keeps its beta
-            assert [s.beta for s in q.layers] == before
+        assert within_p(q)  # at every step, not only at the relevance passes
+        if (q.steps - 1) % 4:  # between passes a layer searches only to restore the bound
+            kept += q.searches == searches
+            assert q.searches > searches or [s.beta for s in q.layers] == before
         else:
-            assert within_p(q)
+            assert q.searches == searches + len(q.layers)
+    assert kept > 0  # the cheap steps exist
     q.assign()
     assert within_p(q)
     assert len(calls) == 3  # steps 0, 4, 8
     with pytest.raises(ValueError, match="relevance_every"):
         Quantizer(pretrained()[0], relevance_every=0)
+
+
+def test_a_kept_beta_that_breaks_the_bound_is_searched_again():
+    """A kept beta above what p allows (as after the shadows moved): the assignment must
+    search again rather than exceed p."""
+    model, x, y = pretrained()
+    q = Quantizer(model, bits=4, lam=2.0, p=0.01, relevance_every=4)
+    q.step(x[:64], y[:64])
+    broken = 0
+    for s in q.layers:
+        s.beta = q.beta_max
+        costs = split_costs(s.shadow.detach(), s.grid, s.lam * q.lam_scale)
+        t = zero_preference(costs)
+        zeros = int((choose_codes(costs, s.log_ratio, s.beta, t) == 0).sum())
+        broken += zeros > int((t >= 0).sum()) + q.p * t.numel()
+    assert broken > 0  # the set-up does break the bound somewhere
+    searches = q.searches
+    q.assign(search=False)
+    assert within_p(q) and q.searches == searches + broken
 
 
 def test_training_ends_on_a_beta_search():
