@@ -26,14 +26,6 @@ def add_size(p: argparse.ArgumentParser) -> None:
                    help=f"{sizes} (default: default)")  # fmt: skip
 
 
-def _warp_range(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LO,HI (e.g. 0.85,1.15)") from None
-    return lo, hi
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_out(p, None, "output folder", required=True)
     add_size(p)
@@ -43,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"comma-separated engine families of the speakers, of {','.join(FAMILIES)}"
                    f" (default {','.join(DEFAULT_FAMILIES)}; accented: Festival's Italian, "
                    "Czech, Finnish and Catalan voices reading English)")  # fmt: skip
-    p.add_argument("--warp", type=_warp_range, default=WARP_RANGE, metavar="LO,HI",
+    p.add_argument("--warp", type=listed(float), default=WARP_RANGE, metavar="LO,HI",
                    help="range of each speaker's vocal-tract-length factor (formants scale by "
                    "it; humans span about 0.8,1.2) (default "
                    f"{WARP_RANGE[0]:g},{WARP_RANGE[1]:g})")  # fmt: skip

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -129,12 +131,13 @@ def _draw(
                    warp)  # fmt: skip
 
 
-def check_warp_range(warp_range: tuple[float, float]) -> tuple[float, float]:
+def check_warp_range(warp_range: Sequence[float]) -> tuple[float, float]:
     """``warp_range`` as two floats, or a DataError saying what a valid range is."""
-    lo, hi = (float(v) for v in warp_range)
+    values = [float(v) for v in warp_range]
+    lo, hi = values if len(values) == 2 else (math.nan, math.nan)
     if not WARP_LIMITS[0] <= lo <= hi <= WARP_LIMITS[1]:
         raise DataError(
-            f"vocal-tract warp range {lo:g},{hi:g} is not LO,HI with "
+            f"vocal-tract warp range {','.join(f'{v:g}' for v in values)} is not LO,HI with "
             f"{WARP_LIMITS[0]:g} <= LO <= HI <= {WARP_LIMITS[1]:g} (default "
             f"{WARP_RANGE[0]:g},{WARP_RANGE[1]:g})"
         )

@@ -35,7 +35,7 @@ def test_a_wider_warp_range_changes_only_the_warps():
     assert [replace(s, warp=1.0) for s in a] == [replace(s, warp=1.0) for s in b]
     assert all(0.8 <= s.warp <= 1.2 for s in b) and max(abs(s.warp - 1) for s in b) > 0.1
     np.testing.assert_allclose([s.warp - 1 for s in b], [2 * (s.warp - 1) for s in a], atol=2e-3)
-    for bad in ((1.1, 0.9), (0.2, 1.0), (1.0, 3.0)):
+    for bad in ((1.1, 0.9), (0.2, 1.0), (1.0, 3.0), (1.2,), (0.9, 1.0, 1.1)):
         with pytest.raises(DataError, match=r"warp range .*\(default 0.9,1.1\)"):
             make_speakers(3, 0, warp_range=bad)
 
