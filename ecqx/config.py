@@ -82,6 +82,10 @@ class TrainConfig:
     relevance_every: int = 1  # ECQx: relevance pass and beta search every k-th QAT step
     relevance_batch: int = 0  # ECQx: samples of the batch the relevance pass sees (0 = all)
     grad_scaling: str = "steps"
+    # clamp the shadow weights to the grid's outer centroids after every update (BinaryConnect):
+    # the straight-through gradient of a weight beyond the edge never changes its code, so it
+    # drifts on unchecked (2-bit ECQ: 25% of the input layer beyond the edge after 8 epochs)
+    clip_shadows: bool = False
     p_bounds: str = P_BOUNDS[0]
     beta_max: float = 4.0  # ECQx: the largest relevance exponent the beta search may pick
     seed: int = 0
@@ -110,7 +114,7 @@ class TrainConfig:
 LEGACY = {"grad_scaling": "centroid", "qat_schedule": "constant", "distill": 0.0,
           "qat_lr": 1e-3, "p_bounds": "extra", "criterion": "lrp",
           "bit_budget": 0.0, "arch": "mlp_gsc", "width": 1.0, "beta_max": 1.0,
-          "cmn": False, "aug_epochs": 0, "lam_mode": "size"}  # fmt: skip
+          "cmn": False, "aug_epochs": 0, "lam_mode": "size", "clip_shadows": False}  # fmt: skip
 
 
 def with_legacy(saved: dict) -> dict:
@@ -131,6 +135,7 @@ _RANGES = {
     "lam_mode": (lambda v: v in LAMBDA_MODES, " or ".join(LAMBDA_MODES)),
     "features": (lambda v: v in FEATURES, " or ".join(FEATURES)),
     "cmn": (lambda v: isinstance(v, bool), "true or false"),
+    "clip_shadows": (lambda v: isinstance(v, bool), "true or false"),
     "grad_scaling": (lambda v: v in GRAD_SCALINGS, " or ".join(GRAD_SCALINGS)),
     "p_bounds": (lambda v: v in P_BOUNDS, " or ".join(P_BOUNDS)),
     "epochs": (lambda v: _int(v) and v >= 0, "an integer >= 0"),

@@ -260,7 +260,8 @@ def qat_loop(
                   lr=cfg.qat_lr, lam_scale=lam_ramp(0.0, cfg.lam_warmup),
                   lam_mode=cfg.lam_mode, relevance_every=cfg.relevance_every,
                   relevance_batch=cfg.relevance_batch,
-                  grad_scaling=cfg.grad_scaling, p_bounds=cfg.p_bounds,
+                  grad_scaling=cfg.grad_scaling, clip_shadows=cfg.clip_shadows,
+                  p_bounds=cfg.p_bounds,
                   beta_max=cfg.beta_max)  # fmt: skip
     if setup is not None:
         setup(q)

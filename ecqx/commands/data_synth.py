@@ -13,7 +13,8 @@ from ecqx.data.voices import DEFAULT_FAMILIES, FAMILIES, WARP_RANGE
 HELP = "generate the offline Speech Commands stand-in"
 DESCRIPTION = (
     "Synthesize a Google Speech Commands stand-in (same layout, all 35 words, speaker-disjoint "
-    "validation/testing lists) with three engine families (espeak-ng, flite, Festival), each "
+    "validation/testing lists) with speech-engine families (by default espeak-ng, flite and "
+    "Festival; also Festival's foreign voices and a neural one, Piper), each "
     "utterance augmented towards real recordings (tempo, pitch, vocal-tract length, room, "
     "channel, noise and babble, gain, clipping). Deterministic for a seed; resumable."
 )
@@ -34,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--families", type=listed(family), default=list(DEFAULT_FAMILIES),
                    help=f"comma-separated engine families of the speakers, of {','.join(FAMILIES)}"
                    f" (default {','.join(DEFAULT_FAMILIES)}; accented: Festival's Italian, "
-                   "Czech, Finnish and Catalan voices reading English)")  # fmt: skip
+                   "Czech, Finnish and Catalan voices reading English; neural: Piper, a VITS "
+                   "synthesizer with a voice trained on recorded US English)")  # fmt: skip
     p.add_argument("--warp", type=listed(float), default=WARP_RANGE, metavar="LO,HI",
                    help="range of each speaker's vocal-tract-length factor (formants scale by "
                    "it; humans span about 0.8,1.2) (default "

@@ -18,7 +18,7 @@ from ecqx.commands.options import (
 HELP = "leave one speech-engine family out: train on the others, test on it"
 DESCRIPTION = (
     "Generalization beyond the synthesizers: for each engine family of a synthesized stand-in "
-    "(espeak, flite, festival), train on the speakers of the other families (float, then "
+    "(e.g. espeak, flite, festival), train on the speakers of the other families (float, then "
     "ECQ/ECQx with the training options below) and report top-1 on every clip of the held-out "
     "family, float and quantized, next to the in-domain test top-1. Writes holdout.csv and "
     "holdout.md; finished families are reused."

@@ -221,6 +221,12 @@ def add_schedule_options(p: argparse.ArgumentParser, seeds: bool = False) -> Non
                    help="factor on the straight-through gradient of a weight in centroid c: "
                    "centroid = |c| x step, 1 at zero (EC2T/ECQ); steps = max(|c|, 1), the zero "
                    f"cluster like its neighbours (default {d.grad_scaling})")  # fmt: skip
+    p.add_argument("--clip-shadows", action=argparse.BooleanOptionalAction,
+                   default=d.clip_shadows,
+                   help="clamp the shadow weights to the grid's outer centroids after every QAT "
+                   "update, as BinaryConnect does: beyond the edge the straight-through gradient "
+                   "never changes a code, so those weights drift on (matters at 2 bits) "
+                   f"(default {'on' if d.clip_shadows else 'off'})")  # fmt: skip
     p.add_argument("--bit-budget", type=float, default=d.bit_budget,
                    help="mixed precision: per-layer bit widths 2..5 chosen by the float model's "
                    "relevance density, mean bits per weight at most this (e.g. 3.5); overrides "
@@ -251,7 +257,8 @@ RUN_OPTIONS = ("bits", "lam", "p", "method")  # add_train_options, one value eac
 SCHEDULE_OPTIONS = ("epochs", "lam_mode", "lam_warmup", "fp_epochs", "aug_epochs", "fp_lr",
                     "weight_decay", "batch", "features", "cmn", "spec_masks", "relevance_every",
                     "relevance_batch", "qat_lr", "qat_schedule", "distill",
-                    "grad_scaling", "p_bounds", "criterion", "bit_budget", "beta_max")  # fmt: skip
+                    "grad_scaling", "clip_shadows", "p_bounds", "criterion", "bit_budget",
+                    "beta_max")  # fmt: skip
 
 
 MODEL_OPTIONS = ("arch", "width")  # add_model_options (`ecqx train` only)

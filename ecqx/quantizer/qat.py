@@ -140,6 +140,7 @@ class Quantizer:
         relevance_every: int = _CLI.relevance_every,
         beta_max: float = _CLI.beta_max,
         relevance_batch: int = _CLI.relevance_batch,
+        clip_shadows: bool = _CLI.clip_shadows,
     ) -> None:
         if lam_mode not in LAMBDA_MODES:
             raise ValueError(f"lam_mode must be one of {LAMBDA_MODES}, got {lam_mode!r}")
@@ -167,6 +168,7 @@ class Quantizer:
         if grad_scaling not in GRAD_SCALINGS:
             raise ValueError(f"grad_scaling must be one of {GRAD_SCALINGS}, got {grad_scaling!r}")
         self.grad_scaling = grad_scaling
+        self.clip_shadows = clip_shadows
         if p_bounds not in P_BOUNDS:
             raise ValueError(f"p_bounds must be one of {P_BOUNDS}, got {p_bounds!r}")
         self.p_bounds = p_bounds
@@ -299,6 +301,10 @@ class Quantizer:
                 s.shadow.grad = grad
                 s.module.weight.grad = None
         self.optimizer.step()
+        if self.clip_shadows:
+            with torch.no_grad():
+                for s in self.layers:
+                    s.shadow.clamp_(s.grid.lo * s.grid.step, s.grid.hi * s.grid.step)
         self.assign(search=fresh or not self.uses_relevance)
         self.steps += 1
         correct = int((out.detach().argmax(1) == target).sum())

@@ -350,3 +350,28 @@ def test_beta_max_lets_relevance_zero_more_within_p():
     assert zeros[8.0] > zeros[1.0]
     with pytest.raises(ValueError, match="beta_max"):
         Quantizer(pretrained(1)[0], beta_max=0.5)
+
+
+def test_clipped_shadows_stay_on_the_grid_and_unclipped_ones_drift_past_its_edge():
+    """--clip-shadows: at 2 bits the straight-through gradient keeps pushing weights beyond
+    the ternary grid's outer centroids (their code never changes); clamped, none leaves."""
+
+    def overhang(clip):
+        """Per layer, the mean distance in steps by which shadows lie beyond the outer
+        centroids, before and after QAT."""
+        model, x, y = pretrained()
+        q = Quantizer(model, bits=2, lam=0.0, criterion=NoRelevance(), lr=1e-2, clip_shadows=clip)
+        beyond = lambda: torch.tensor([float((s.shadow.detach().abs() / s.grid.step - s.grid.hi)  # noqa: E731
+                                             .clamp_min(0).mean()) for s in q.layers])  # fmt: skip
+        start = beyond()
+        for _epoch in range(10):
+            for i in range(0, 600, 50):
+                q.step(x[i : i + 50], y[i : i + 50])
+        return start, beyond(), q
+
+    start, drifted, _ = overhang(False)
+    _, clipped, q = overhang(True)
+    assert (start > 0.05).all() and (drifted > 1.15 * start).all()  # measured 1.2-1.6x
+    assert (clipped == 0).all()
+    for s in q.layers:
+        assert torch.equal(s.module.weight, dequantize(s.codes, s.grid))
