@@ -88,6 +88,15 @@ def nearest_codes(w: torch.Tensor, grid: Grid) -> torch.Tensor:
     return torch.clamp(torch.round(w / grid.step), grid.lo, grid.hi).to(torch.int64)
 
 
+def overhang(w: torch.Tensor, grid: Grid) -> float:
+    """Share of weights more than half a step beyond the grid's outer centroids: outside every
+    rounding cell, so the straight-through gradient moves them without ever changing their
+    code. It grows during low-bit QAT as shadows drift off the grid (the 2-bit finding of
+    issue 15) and is 0 with ``clip_shadows``."""
+    x = w.detach() / grid.step
+    return float(((x > grid.hi + 0.5) | (x < grid.lo - 0.5)).sum()) / max(1, w.numel())
+
+
 def dequantize(codes: torch.Tensor, grid: Grid, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The quantized weights ``code * step``: exactly representable given the codes and step."""
     return codes.to(dtype) * grid.step

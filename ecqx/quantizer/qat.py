@@ -28,7 +28,7 @@ from ecqx.quantizer.assign import (
     zero_preference,
 )
 from ecqx.quantizer.beta import DEFAULT_RESOLUTION, search_beta
-from ecqx.quantizer.grid import Grid, dequantize, make_grid
+from ecqx.quantizer.grid import Grid, dequantize, make_grid, overhang
 from ecqx.quantizer.relevance import LRP, Criterion, ForwardTrace, NoRelevance
 
 QUANTIZABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -321,7 +321,8 @@ class Quantizer:
         return zeros / sum(s.codes.numel() for s in self.layers)
 
     def layer_report(self) -> list[dict]:
-        """Per layer: name, shape, bits, step, sparsity, entropy (bits/weight), beta."""
+        """Per layer: name, shape, bits, step, sparsity, entropy (bits/weight), beta and the
+        share of shadow weights beyond the grid's edge (``overhang``)."""
         rows = []
         for s in self.layers:
             counts = torch.bincount(
@@ -337,6 +338,7 @@ class Quantizer:
                     "sparsity": s.sparsity,
                     "entropy": float(-(prob * torch.log2(prob)).sum()),
                     "beta": s.beta,
+                    "overhang": overhang(s.shadow, s.grid),
                 }
             )
         return rows

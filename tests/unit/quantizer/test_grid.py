@@ -7,7 +7,7 @@ from ecqx.bits import check_bits
 from ecqx.quantizer.assign import (
     ecq_assign,
 )
-from ecqx.quantizer.grid import dequantize, make_grid, nearest_codes
+from ecqx.quantizer.grid import Grid, dequantize, make_grid, nearest_codes, overhang
 
 BITS = [2, 3, 4, 5]
 
@@ -57,3 +57,12 @@ def test_two_bit_grid_is_not_all_zero_before_the_entropy_term():
     assert make_grid(w, 4).step == pytest.approx(
         float(w.abs().flatten().kthvalue(round(0.999 * (w.numel() - 1)) + 1).values) / 7, rel=1e-6
     )
+
+
+def test_overhang_counts_weights_outside_every_rounding_cell():
+    """Ternary grid, step 0.5: the outer cells end at +-1.5 steps (+-0.75); only weights
+    beyond them count, on either side."""
+    grid = Grid(bits=2, step=0.5, lo=-1, hi=1)
+    w = torch.tensor([0.0, 0.5, 0.74, 0.76, -0.74, -0.8, 2.0, -0.2])
+    assert overhang(w, grid) == 3 / 8
+    assert overhang(torch.zeros(5), grid) == 0.0

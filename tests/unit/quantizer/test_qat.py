@@ -375,3 +375,6 @@ def test_clipped_shadows_stay_on_the_grid_and_unclipped_ones_drift_past_its_edge
     assert (clipped == 0).all()
     for s in q.layers:
         assert torch.equal(s.module.weight, dequantize(s.codes, s.grid))
+    assert all(row["overhang"] == 0 for row in q.layer_report())
+    _, _, unclipped = overhang(False)
+    assert any(row["overhang"] > 0 for row in unclipped.layer_report())
